@@ -1,0 +1,48 @@
+# lakeprep: two commands on a fresh machine (Python 3.11, Java 17, make):
+#   make run    set up .venv, install everything, build the corpus from data/sample with spark-submit
+#   make test   same set-up, then the whole test suite
+# The venv is cached behind a stamp file: a second call does not reinstall unless pyproject.toml changed.
+
+PYTHON      ?= python3.11
+VENV        := .venv
+BIN         := $(VENV)/bin
+STAMP       := .stamps/venv-$(shell (cat pyproject.toml; $(PYTHON) --version 2>&1) | sha1sum | cut -c1-12)
+CONFIG      ?= conf/default.yaml
+PYTEST_ARGS ?=
+
+export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
+export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
+export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
+
+.PHONY: setup run test test-fast clean distclean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	@command -v java >/dev/null || { echo "need Java 17 (java on PATH)"; exit 1; }
+	rm -rf .stamps && mkdir -p .stamps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m lakeprep.tokenizers
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/spark-submit \
+	  --packages $$($(BIN)/python -m lakeprep.session --packages) \
+	  $$($(BIN)/python -m lakeprep.session --conf-args) \
+	  --conf spark.ui.showConsoleProgress=false \
+	  pipelines/build_corpus.py --config $(CONFIG)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)
+
+clean:
+	rm -rf lake spark-warehouse .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) .stamps

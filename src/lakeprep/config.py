@@ -1,0 +1,289 @@
+"""Configuration: ``conf/*.yaml`` loaded into frozen dataclasses.
+
+Every section is a frozen dataclass; unknown keys and bad values raise :class:`ConfigError` naming
+the dotted key and what is allowed. Single keys can be overridden from the command line with
+``--set section.key=value`` (the value is parsed as YAML, so ``--set bronze.max_file_bytes=1024`` is
+an int and ``--set bronze.encodings=[utf-8,latin-1]`` a list).
+
+Relative paths in the config are resolved against the current working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from lakeprep.errors import ConfigError
+
+__all__ = [
+    "BronzeConfig",
+    "Config",
+    "JsonlConfig",
+    "RunConfig",
+    "SparkConfig",
+    "StorageConfig",
+    "SUPPORTED_FORMATS",
+    "apply_overrides",
+    "config_from_mapping",
+    "load_config",
+]
+
+SUPPORTED_FORMATS: tuple[str, ...] = ("txt", "md", "html", "jsonl")
+"""Formats the bronze reader can parse; extensions are mapped onto these in ``bronze.formats``."""
+
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ENCODING_CHECK = "lakeprep"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What this build is called and the seed every random choice derives from."""
+
+    name: str = "lakeprep"
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if not _RUN_NAME.match(self.name):
+            raise ConfigError("run.name", f"{self.name!r} must match {_RUN_NAME.pattern}")
+        if self.seed < 0:
+            raise ConfigError("run.seed", f"must be >= 0, got {self.seed}")
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Where the Delta tables live: ``<root>/<layer>/<table>`` (a local path or any Hadoop URI)."""
+
+    root: str = "./lake"
+
+    def __post_init__(self) -> None:
+        if not self.root.strip():
+            raise ConfigError("storage.root", "must not be empty")
+
+    def table_path(self, table: str) -> str:
+        """``bronze.documents`` -> ``<root>/bronze/documents`` (absolute for local paths)."""
+        layer, _, name = table.partition(".")
+        if not layer or not name:
+            raise ValueError(f"table name must be '<layer>.<name>', got {table!r}")
+        return f"{_absolute(self.root)}/{layer}/{name}"
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    """Settings for a session lakeprep creates; an existing session (Databricks, spark-submit) wins."""
+
+    master: str = "local[*]"
+    app_name: str = "lakeprep"
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.master.strip():
+            raise ConfigError("spark.master", "must not be empty (e.g. local[*], spark://host:7077)")
+        for key in self.conf:
+            if not key.startswith("spark."):
+                raise ConfigError(f"spark.conf.{key}", "Spark settings must start with 'spark.'")
+
+
+@dataclass(frozen=True)
+class JsonlConfig:
+    """How a ``.jsonl`` line becomes a document."""
+
+    text_field: str = "text"
+    id_field: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text_field:
+            raise ConfigError("bronze.jsonl.text_field", "must name the field that holds the text")
+
+
+@dataclass(frozen=True)
+class BronzeConfig:
+    """Incremental ingestion of the landing directory into ``bronze.documents``."""
+
+    landing: str = "./data/sample/landing"
+    formats: Mapping[str, str] = field(
+        default_factory=lambda: {
+            ".txt": "txt",
+            ".text": "txt",
+            ".md": "md",
+            ".markdown": "md",
+            ".html": "html",
+            ".htm": "html",
+            ".jsonl": "jsonl",
+        }
+    )
+    max_file_bytes: int = 16 * 1024 * 1024
+    encodings: tuple[str, ...] = ("utf-8",)
+    jsonl: JsonlConfig = field(default_factory=JsonlConfig)
+
+    def __post_init__(self) -> None:
+        if not self.landing.strip():
+            raise ConfigError("bronze.landing", "must name the landing directory")
+        for ext, fmt in self.formats.items():
+            if not ext.startswith(".") or ext != ext.lower():
+                raise ConfigError(f"bronze.formats.{ext}", "extensions are lower case and start with '.'")
+            if fmt not in SUPPORTED_FORMATS:
+                raise ConfigError(f"bronze.formats.{ext}", f"{fmt!r} is not one of {list(SUPPORTED_FORMATS)}")
+        if not 1 <= self.max_file_bytes <= 1_500_000_000:
+            raise ConfigError(
+                "bronze.max_file_bytes", f"must be between 1 and 1500000000 (Spark row limit), got {self.max_file_bytes}"
+            )
+        if not self.encodings:
+            raise ConfigError("bronze.encodings", "needs at least one encoding, e.g. [utf-8]")
+        for enc in self.encodings:
+            try:
+                _ENCODING_CHECK.encode(enc)
+            except LookupError:
+                raise ConfigError("bronze.encodings", f"{enc!r} is not a codec Python knows") from None
+
+    @property
+    def landing_path(self) -> str:
+        return _absolute(self.landing)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one build."""
+
+    run: RunConfig = field(default_factory=RunConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    bronze: BronzeConfig = field(default_factory=BronzeConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(self)
+
+    def fingerprint(self) -> str:
+        """Stable hash of the settings (recorded with every build so a rebuild can be compared)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
+    """Read a YAML file, apply ``key=value`` overrides, validate, and return a frozen :class:`Config`."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("--config", f"file {str(p)!r} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError("--config", f"{p} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("--config", f"{p} must hold a mapping at the top level")
+    return config_from_mapping(apply_overrides(data, overrides))
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``a.b.c=value`` applied (value parsed as YAML)."""
+    out: dict[str, Any] = json.loads(json.dumps(data))
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(item, "an override is written key=value, e.g. bronze.max_file_bytes=1024")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        parts = key.split(".")
+        # spark.conf keys contain dots themselves: everything after 'spark.conf.' is one key
+        if parts[:2] == ["spark", "conf"] and len(parts) > 2:
+            parts = ["spark", "conf", ".".join(parts[2:])]
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(key, f"'{part}' is a value, not a section")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def config_from_mapping(data: Mapping[str, Any]) -> Config:
+    """Build a :class:`Config` from plain data, rejecting unknown keys and wrongly typed values."""
+    return _build(Config, data, "")
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    where = prefix or "<top level>"
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(where, f"must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        key = f"{prefix}.{unknown[0]}" if prefix else str(unknown[0])
+        raise ConfigError(key, f"unknown key; allowed here: {names}")
+    kwargs = {name: _coerce(hints[name], data[name], f"{prefix}.{name}" if prefix else name) for name in data}
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(inner, value, key)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(key, f"must be a list, got {value!r}")
+        (inner, _) = typing.get_args(tp)
+        return tuple(_coerce(inner, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin in (Mapping, dict):
+        if not isinstance(value, Mapping):
+            raise ConfigError(key, f"must be a mapping, got {value!r}")
+        _, vt = typing.get_args(tp)
+        return {str(k): _coerce(vt, v, f"{key}.{k}") for k, v in value.items()}
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(key, f"must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # e.g. spark.conf values written as numbers
+        if not isinstance(value, str):
+            raise ConfigError(key, f"must be a string, got {value!r}")
+        return value
+    raise TypeError(f"config type {tp!r} at {key} is not supported")  # a bug in this module, not user input
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: _to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+def _absolute(path: str) -> str:
+    """Resolve a local relative path against the working directory; leave URIs (s3a://, dbfs:/) alone."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", path):
+        return path.rstrip("/")
+    return str(Path(path).expanduser().resolve())

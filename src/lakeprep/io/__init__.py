@@ -1,0 +1,1 @@
+"""Everything that touches files and Delta tables: landing readers and Delta helpers."""

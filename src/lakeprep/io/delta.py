@@ -1,0 +1,183 @@
+"""Small snake_case helpers over Delta Lake, through Spark SQL so they also work over Spark Connect.
+
+Every write lakeprep makes goes through :func:`commit_metadata`, so each Delta commit carries a JSON
+``userMetadata`` with at least the run id; :func:`history` reads it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+from lakeprep.errors import SparkSetupError, TableNotFoundError
+
+__all__ = [
+    "HistoryEntry",
+    "commit_metadata",
+    "create_table_if_missing",
+    "ddl_columns",
+    "history",
+    "quote_path",
+    "read_table",
+    "table_exists",
+]
+
+_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One Delta commit, as ``lakeprep history`` shows it."""
+
+    version: int
+    timestamp: datetime
+    operation: str
+    run_id: str | None
+    metadata: Mapping[str, Any]
+    metrics: Mapping[str, str]
+    rows: int | None  # rows in the table as of this version
+
+    @property
+    def change_summary(self) -> str:
+        """Rows written/inserted/updated/deleted, from Delta's operation metrics."""
+        m = self.metrics
+        parts = []
+        for label, key in (
+            ("written", "numOutputRows"),
+            ("inserted", "numTargetRowsInserted"),
+            ("updated", "numTargetRowsUpdated"),
+            ("deleted", "numTargetRowsDeleted"),
+            ("deleted", "numDeletedRows"),
+        ):
+            if key in m and not (label == "written" and "numTargetRowsInserted" in m):
+                parts.append(f"{label}={m[key]}")
+        return " ".join(parts) or "-"
+
+
+def quote_path(path: str) -> str:
+    """``delta.`/the/path``` with backticks escaped, for use in SQL."""
+    return "delta.`" + path.replace("`", "``") + "`"
+
+
+def ddl_columns(schema: StructType) -> str:
+    """Column list for CREATE TABLE from a StructType, NOT NULL kept."""
+    cols = []
+    for f in schema.fields:
+        name = "`" + f.name.replace("`", "``") + "`"
+        cols.append(f"{name} {f.dataType.simpleString()}{'' if f.nullable else ' NOT NULL'}")
+    return ", ".join(cols)
+
+
+def table_exists(spark: SparkSession, path: str) -> bool:
+    """True if ``path`` holds a Delta table."""
+    try:
+        spark.sql(f"DESCRIBE HISTORY {quote_path(path)} LIMIT 1").collect()
+        return True
+    except AnalysisException as exc:
+        _raise_if_delta_missing(exc)
+        return False
+
+
+@contextlib.contextmanager
+def commit_metadata(spark: SparkSession, metadata: Mapping[str, Any]) -> Iterator[str]:
+    """Within the block, every Delta commit of this session records ``metadata`` (JSON) as userMetadata."""
+    blob = json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"))
+    previous = spark.conf.get(_USER_METADATA, None)
+    spark.conf.set(_USER_METADATA, blob)
+    try:
+        yield blob
+    finally:
+        if previous is None:
+            spark.conf.unset(_USER_METADATA)
+        else:
+            spark.conf.set(_USER_METADATA, previous)
+
+
+def create_table_if_missing(
+    spark: SparkSession,
+    path: str,
+    schema: StructType,
+    *,
+    metadata: Mapping[str, Any],
+    properties: Mapping[str, str] | None = None,
+) -> bool:
+    """Create an empty Delta table at ``path`` (one commit carrying ``metadata``). True if created."""
+    if table_exists(spark, path):
+        return False
+    props = {"delta.appendOnly": "false", **(properties or {})}
+    tblprops = ", ".join(f"'{k}' = '{v}'" for k, v in props.items())
+    with commit_metadata(spark, metadata):
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS {quote_path(path)} ({ddl_columns(schema)}) USING DELTA TBLPROPERTIES ({tblprops})"
+        )
+    return True
+
+
+def read_table(spark: SparkSession, path: str, *, version: int | None = None, name: str | None = None) -> DataFrame:
+    """Read a Delta table, optionally as of ``version`` (time travel)."""
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    try:
+        df = reader.load(path)
+        df.schema  # noqa: B018 - forces analysis so a missing table fails here, with our message
+        return df
+    except AnalysisException as exc:
+        _raise_if_delta_missing(exc)
+        raise TableNotFoundError(
+            f"no Delta table {name or ''} at {path}{f' version {version}' if version is not None else ''}: "
+            "run `lakeprep build` (or `make run`) first"
+        ) from None
+
+
+def history(spark: SparkSession, path: str, *, name: str | None = None, with_row_counts: bool = True) -> list[HistoryEntry]:
+    """Commits of a Delta table, oldest first, with run ids parsed from userMetadata."""
+    if not table_exists(spark, path):
+        raise TableNotFoundError(f"no Delta table {name or ''} at {path}: run `lakeprep build` (or `make run`) first")
+    rows = (
+        spark.sql(f"DESCRIBE HISTORY {quote_path(path)}")
+        .select("version", "timestamp", "operation", "userMetadata", "operationMetrics")
+        .orderBy("version")
+        .collect()
+    )
+    out = []
+    for r in rows:
+        meta: dict[str, Any] = {}
+        if r["userMetadata"]:
+            try:
+                meta = json.loads(r["userMetadata"])
+            except json.JSONDecodeError:
+                meta = {"userMetadata": r["userMetadata"]}
+        count = None
+        if with_row_counts:
+            count = spark.sql(f"SELECT count(*) AS n FROM {quote_path(path)} VERSION AS OF {int(r['version'])}").first()["n"]
+        out.append(
+            HistoryEntry(
+                version=int(r["version"]),
+                timestamp=r["timestamp"],
+                operation=r["operation"],
+                run_id=meta.get("run_id"),
+                metadata=meta,
+                metrics=dict(r["operationMetrics"] or {}),
+                rows=count,
+            )
+        )
+    return out
+
+
+def _raise_if_delta_missing(exc: AnalysisException) -> None:
+    text = str(exc)
+    if "DATA_SOURCE_NOT_FOUND" in text or "delta.DefaultSource" in text:
+        raise SparkSetupError(
+            "Delta Lake is not on this Spark session's classpath. Use lakeprep.session.get_spark(), or pass "
+            "`--packages $(python -m lakeprep.session --packages)` and "
+            "`$(python -m lakeprep.session --conf-args)` to spark-submit."
+        ) from exc

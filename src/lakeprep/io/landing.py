@@ -1,0 +1,145 @@
+"""Read the landing directory with Spark: list files, read the bytes of chosen files, parse them.
+
+Listing uses Spark's ``binaryFile`` source with only the metadata columns selected, which Spark answers
+without opening the files, so listing stays cheap however large the files are. Only new or changed
+files are then read, by explicit path, which is what Spark's own streaming file source does.
+Files whose names start with ``_`` or ``.`` are ignored, as by every Spark file source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from collections.abc import Iterator, Mapping, Sequence
+
+import pandas as pd
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakeprep.config import BronzeConfig
+from lakeprep.errors import LandingError
+from lakeprep.io.formats import doc_id_for, excerpt_of, parse_file
+from lakeprep.schemas import PARSED_FILE
+
+__all__ = ["UNKNOWN_MTIME", "format_of", "list_landing", "parse_landing_files", "read_landing_files"]
+
+_GLOB_CHARS = "\\*?[]{}"
+UNKNOWN_MTIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
+"""Modification time recorded for empty files, which Spark's scans do not report."""
+
+
+def list_landing(spark: SparkSession, landing: str) -> DataFrame:
+    """Every file below ``landing``: ``source_path``, ``size_bytes``, ``modification_time`` (no bytes read).
+
+    Spark's file scans skip zero-length files, so those are found as the difference between the file
+    index (``inputFiles``) and the scan; they are listed with size 0 and modification time
+    :data:`UNKNOWN_MTIME` (the scan is what reports times), so they are accounted for like any other file.
+    """
+    try:
+        reader = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(landing)
+        scanned = reader.select(
+            _normalize_uri(F.col("path")).alias("source_path"),
+            F.col("length").alias("size_bytes"),
+            F.col("modificationTime").alias("modification_time"),
+        )
+        indexed = [_normalize_uri_str(p) for p in reader.inputFiles()]
+    except AnalysisException as exc:
+        raise LandingError(f"cannot list the landing directory {landing!r}: {exc}. Check bronze.landing in the config.") from None
+    if not indexed:
+        return scanned
+    index = spark.createDataFrame([(p,) for p in indexed], schema="source_path string")
+    empties = index.join(scanned, on="source_path", how="left_anti").select(
+        "source_path",
+        F.lit(0).cast("long").alias("size_bytes"),
+        F.lit(UNKNOWN_MTIME).alias("modification_time"),
+    )
+    return scanned.unionByName(empties)
+
+
+def format_of(path: Column, formats: Mapping[str, str]) -> Column:
+    """The configured format for a path's (lower-cased) extension, or null when it is not mapped."""
+    ext = F.lower(F.regexp_extract(path, r"(\.[^./]+)$", 1))
+    mapping = F.create_map(*[F.lit(x) for kv in sorted(formats.items()) for x in kv])
+    return F.when(ext == "", F.lit(None).cast("string")).otherwise(F.element_at(mapping, ext))
+
+
+def read_landing_files(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
+    """Bytes of the given files: ``path``, ``modificationTime``, ``length``, ``content``.
+
+    Files that vanish or cannot be read between listing and reading are skipped by Spark
+    (``ignoreMissingFiles``/``ignoreCorruptFiles``); the caller finds them by an anti-join and
+    quarantines them, so nothing is lost silently.
+    """
+    escaped = [_escape_glob(p) for p in paths]
+    return (
+        spark.read.format("binaryFile")
+        .option("ignoreMissingFiles", "true")
+        .option("ignoreCorruptFiles", "true")
+        .load(escaped)
+    )
+
+
+def parse_landing_files(files: DataFrame, cfg: BronzeConfig) -> DataFrame:
+    """``binaryFile`` rows (plus a ``format`` column) -> one row per document or per rejected file.
+
+    The result has the :data:`lakeprep.schemas.PARSED_FILE` schema; rejected files have
+    ``reject_reasons`` set and no document columns.
+    """
+    encodings = tuple(cfg.encodings)
+    text_field = cfg.jsonl.text_field
+    id_field = cfg.jsonl.id_field
+
+    empty: dict[str, object] = dict.fromkeys(PARSED_FILE.fieldNames())  # missing values are None, never NaN
+
+    def parse_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            rows: list[dict[str, object]] = []
+            for path, mtime, length, content, fmt in zip(
+                batch["path"], batch["modificationTime"], batch["length"], batch["content"], batch["format"]
+            ):
+                data = bytes(content) if content is not None else b""
+                base = {
+                    **empty,
+                    "source_path": path,
+                    "format": fmt,
+                    "size_bytes": int(length),
+                    "modification_time": mtime,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+                result = parse_file(data, fmt, encodings=encodings, text_field=text_field, id_field=id_field)
+                if not result.accepted:
+                    rows.append({**base, "reject_reasons": list(result.reasons), "excerpt": excerpt_of(data)})
+                    continue
+                for rec in result.records:
+                    rows.append(
+                        {
+                            **base,
+                            "doc_id": doc_id_for(path, rec.record_index, rec.text),
+                            "record_index": rec.record_index,
+                            "record_id": rec.record_id,
+                            "text": rec.text,
+                            "attributes": rec.attributes,
+                        }
+                    )
+            out = pd.DataFrame(rows, columns=PARSED_FILE.fieldNames())
+            out["record_index"] = out["record_index"].astype("Int32")  # nullable: rejected files have none
+            yield out
+
+    return files.select("path", "modificationTime", "length", "content", "format").mapInPandas(
+        parse_batches, schema=PARSED_FILE
+    )
+
+
+def _normalize_uri(col: Column) -> Column:
+    return F.regexp_replace(col, r"^file:///", "file:/")
+
+
+def _normalize_uri_str(path: str) -> str:
+    """The file index says ``file:///x``, the scan ``file:/x``: use the scan's form everywhere."""
+    return "file:/" + path[len("file:///") :] if path.startswith("file:///") else path
+
+
+def _escape_glob(path: str) -> str:
+    """Hadoop treats ``*?[]{}`` in a load path as a glob; a landing file's own name must not be."""
+    return "".join("\\" + c if c in _GLOB_CHARS else c for c in path)

@@ -1,0 +1,1 @@
+"""Runners: the batch runner (spark-submit) and the layer definitions it walks."""

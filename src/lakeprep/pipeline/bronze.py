@@ -1,0 +1,327 @@
+"""Bronze: incremental, exactly-once ingestion of the landing directory (Auto Loader semantics).
+
+Bookkeeping lives in the two tables themselves: a landing file is *accounted for* when
+``bronze.documents`` or ``quarantine.bronze`` holds a row with its ``(source_path, size_bytes,
+modification_time)``. A run lists the landing directory (metadata only), takes the files that are not
+accounted for (new, or changed since they were ingested), reads and parses only those, and writes
+
+1. ``bronze.documents``: one MERGE commit that upserts the new documents by ``(source_path,
+   record_index)`` and deletes the rows of changed files that are gone (a jsonl file that lost lines, a
+   file whose new version is quarantined);
+2. ``quarantine.bronze``: one append commit with every rejected file and all its reasons.
+
+Both commits carry the run id in ``userMetadata``. Delta commits are atomic, so a crash leaves no partial
+commit; bronze is written first, so a crash between the two commits leaves the rejected files
+unaccounted for, and the next run picks them up again: the rerun completes the work, nothing is lost
+and nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakeprep.config import Config
+from lakeprep.io.delta import commit_metadata, create_table_if_missing, quote_path, read_table
+from lakeprep.io.landing import format_of, list_landing, parse_landing_files, read_landing_files
+from lakeprep.schemas import BRONZE_DOCUMENTS, BRONZE_KEYS, QUARANTINE_BRONZE
+
+__all__ = ["BronzeResult", "ingest_bronze"]
+
+log = logging.getLogger(__name__)
+
+BRONZE_TABLE = "bronze.documents"
+QUARANTINE_TABLE = "quarantine.bronze"
+_FILE_STATE = ("source_path", "size_bytes", "modification_time")
+# Files are large rows: keep Arrow batches small while parsing so a batch of big files fits in memory.
+_PARSE_CONF = {"spark.sql.execution.arrow.maxRecordsPerBatch": "16"}
+
+
+@dataclass(frozen=True)
+class BronzeResult:
+    """What one bronze run did (the numbers ``build_corpus`` prints)."""
+
+    run_id: str
+    files_seen: int
+    files_unchanged: int
+    files_new: int
+    files_changed: int
+    files_ingested: int
+    documents_ingested: int
+    files_quarantined: int
+    quarantine_reasons: Mapping[str, int] = field(default_factory=dict)  # reason code -> files
+    bronze_version: int | None = None  # the commit this run made, None when it wrote nothing
+    quarantine_version: int | None = None
+    seconds: float = 0.0
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"bronze run {self.run_id}: {self.files_seen} files seen in landing, "
+            f"{self.files_unchanged} already accounted for, {self.files_new} new, {self.files_changed} changed",
+            f"  ingested:    {self.files_ingested} files -> {self.documents_ingested} documents"
+            + (f" (bronze.documents v{self.bronze_version})" if self.bronze_version is not None else ""),
+            f"  quarantined: {self.files_quarantined} files"
+            + (f" (quarantine.bronze v{self.quarantine_version})" if self.quarantine_version is not None else ""),
+        ]
+        for code, n in sorted(self.quarantine_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"    {code}: {n}")
+        lines.append(f"  seconds:     {self.seconds:.1f}")
+        return lines
+
+
+def ingest_bronze(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> BronzeResult:
+    """Ingest new and changed landing files into bronze (see the module docstring)."""
+    t0 = time.monotonic()
+    bronze_path = cfg.storage.table_path(BRONZE_TABLE)
+    quarantine_path = cfg.storage.table_path(QUARANTINE_TABLE)
+    meta = {"run_id": run_id, "layer": "bronze", "config": cfg.fingerprint()}
+    create_table_if_missing(spark, bronze_path, BRONZE_DOCUMENTS, metadata={**meta, "table": BRONZE_TABLE})
+    create_table_if_missing(spark, quarantine_path, QUARANTINE_BRONZE, metadata={**meta, "table": QUARANTINE_TABLE})
+
+    bronze = read_table(spark, bronze_path, name=BRONZE_TABLE)
+    quarantine = read_table(spark, quarantine_path, name=QUARANTINE_TABLE)
+    accounted = bronze.select(*_FILE_STATE).unionByName(quarantine.select(*_FILE_STATE)).distinct()
+    known_paths = bronze.select("source_path").unionByName(quarantine.select("source_path")).distinct()
+
+    listing = list_landing(spark, cfg.bronze.landing_path)
+    # File metadata only (paths, sizes, times): the same bookkeeping Spark's streaming file source keeps on
+    # the driver. Freezing it as a local frame keeps the run consistent if files land while it runs.
+    pending_rows = (
+        listing.join(accounted, on=list(_FILE_STATE), how="left_anti")
+        .join(known_paths.withColumn("_known", F.lit(True)), on="source_path", how="left")
+        .select(*_FILE_STATE, format_of(F.col("source_path"), cfg.bronze.formats).alias("format"), "_known")
+        .collect()
+    )
+    files_seen = listing.count()
+    files_changed = sum(1 for r in pending_rows if r["_known"])
+    log.info("bronze %s: %d files in landing, %d new or changed", run_id, files_seen, len(pending_rows))
+    if not pending_rows:
+        return BronzeResult(
+            run_id=run_id,
+            files_seen=files_seen,
+            files_unchanged=files_seen,
+            files_new=0,
+            files_changed=0,
+            files_ingested=0,
+            documents_ingested=0,
+            files_quarantined=0,
+            seconds=time.monotonic() - t0,
+        )
+    pending = spark.createDataFrame(
+        [(r["source_path"], r["size_bytes"], r["modification_time"], r["format"]) for r in pending_rows],
+        schema="source_path string, size_bytes long, modification_time timestamp, format string",
+    )
+
+    max_bytes = cfg.bronze.max_file_bytes
+    to_read = [r["source_path"] for r in pending_rows if r["format"] is not None and 0 < r["size_bytes"] <= max_bytes]
+    ingest_ts = F.lit(started_at).cast("timestamp")
+
+    with _session_conf(spark, _PARSE_CONF):
+        # Rejected before reading: unmapped extension, empty, too large.
+        pre_rejects = pending.where(
+            F.col("format").isNull() | (F.col("size_bytes") == 0) | (F.col("size_bytes") > max_bytes)
+        ).select(
+            "source_path",
+            "format",
+            "size_bytes",
+            "modification_time",
+            F.lit(None).cast("string").alias("sha256"),
+            F.filter(
+                F.array(
+                    F.when(
+                        F.col("format").isNull(),
+                        F.concat(
+                            F.lit("unsupported_format:"),
+                            F.coalesce(
+                                F.nullif(F.lower(F.regexp_extract("source_path", r"(\.[^./]+)$", 1)), F.lit("")),
+                                F.lit("(no extension)"),
+                            ),
+                        ),
+                    ),
+                    F.when(F.col("size_bytes") == 0, F.lit("empty_file")),
+                    F.when(
+                        F.col("size_bytes") > max_bytes,
+                        F.concat(F.lit("too_large:"), F.col("size_bytes").cast("string"), F.lit(f" > {max_bytes} bytes")),
+                    ),
+                ),
+                lambda x: x.isNotNull(),
+            ).alias("reject_reasons"),
+            F.lit(None).cast("string").alias("excerpt"),
+        )
+        parts = [pre_rejects]
+        if to_read:
+            files = read_landing_files(spark, to_read).join(
+                pending.select(F.col("source_path").alias("path"), "format"), on="path", how="inner"
+            )
+            parsed = parse_landing_files(files, cfg.bronze).persist(StorageLevel.MEMORY_AND_DISK)
+            # Files that vanished or could not be read between listing and reading: Spark skipped them.
+            unreadable = (
+                pending.join(pre_rejects.select("source_path"), on="source_path", how="left_anti")
+                .join(parsed.select("source_path").distinct(), on="source_path", how="left_anti")
+                .select(
+                    "source_path",
+                    "format",
+                    "size_bytes",
+                    "modification_time",
+                    F.lit(None).cast("string").alias("sha256"),
+                    F.array(F.lit("unreadable:skipped by Spark while reading (vanished or I/O error)")).alias(
+                        "reject_reasons"
+                    ),
+                    F.lit(None).cast("string").alias("excerpt"),
+                )
+            )
+            parts += [parsed.where(F.col("reject_reasons").isNotNull()).select(*pre_rejects.columns), unreadable]
+            docs = parsed.where(F.col("reject_reasons").isNull())
+        else:
+            parsed = None
+            docs = None
+
+        rejects = parts[0]
+        for part in parts[1:]:
+            rejects = rejects.unionByName(part)
+        rejects = rejects.select(
+            *[c for c in QUARANTINE_BRONZE.fieldNames() if c not in ("ingest_run_id", "ingest_ts")],
+            F.lit(run_id).alias("ingest_run_id"),
+            ingest_ts.alias("ingest_ts"),
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+
+        try:
+            processed_paths = pending.select("source_path")
+            bronze_version = _merge_documents(
+                spark,
+                bronze_path,
+                docs=docs.select(*_bronze_columns(run_id, ingest_ts)) if docs is not None else None,
+                processed_paths=processed_paths,
+                metadata={**meta, "table": BRONZE_TABLE},
+            )
+            reason_counts = {
+                r["code"]: r["n"]
+                for r in rejects.select(F.explode(F.array_distinct(F.transform("reject_reasons", _code))).alias("code"))
+                .groupBy("code")
+                .count()
+                .withColumnRenamed("count", "n")
+                .collect()
+            }
+            files_quarantined = rejects.count()
+            quarantine_version = None
+            if files_quarantined:
+                with commit_metadata(spark, {**meta, "table": QUARANTINE_TABLE}):
+                    rejects.write.format("delta").mode("append").save(quarantine_path)
+                quarantine_version = _latest_version(spark, quarantine_path)
+            stats = (
+                docs.agg(F.countDistinct("source_path").alias("files"), F.count(F.lit(1)).alias("docs")).first()
+                if docs is not None
+                else None
+            )
+        finally:
+            rejects.unpersist()
+            if parsed is not None:
+                parsed.unpersist()
+
+    result = BronzeResult(
+        run_id=run_id,
+        files_seen=files_seen,
+        files_unchanged=files_seen - len(pending_rows),
+        files_new=len(pending_rows) - files_changed,
+        files_changed=files_changed,
+        files_ingested=int(stats["files"]) if stats else 0,
+        documents_ingested=int(stats["docs"]) if stats else 0,
+        files_quarantined=files_quarantined,
+        quarantine_reasons=reason_counts,
+        bronze_version=bronze_version,
+        quarantine_version=quarantine_version,
+        seconds=time.monotonic() - t0,
+    )
+    for line in result.summary_lines():
+        log.info(line)
+    return result
+
+
+def _code(reason: Column) -> Column:
+    """Column function: ``'jsonl_bad_json:line 3'`` -> ``'jsonl_bad_json'``."""
+    return F.substring_index(reason, ":", 1)
+
+
+def _bronze_columns(run_id: str, ingest_ts: Column) -> list[Column]:
+    cols = []
+    for name in BRONZE_DOCUMENTS.fieldNames():
+        if name == "ingest_run_id":
+            cols.append(F.lit(run_id).alias(name))
+        elif name == "ingest_ts":
+            cols.append(ingest_ts.alias(name))
+        else:
+            cols.append(F.col(name))
+    return cols
+
+
+def _merge_documents(
+    spark: SparkSession,
+    path: str,
+    *,
+    docs: DataFrame | None,
+    processed_paths: DataFrame,
+    metadata: Mapping[str, str],
+) -> int | None:
+    """One MERGE commit: upsert ``docs`` by key, delete rows of processed files that are no longer there."""
+    target = read_table(spark, path, name=BRONZE_TABLE)
+    stale = (
+        target.join(processed_paths, on="source_path", how="left_semi")
+        .select(*BRONZE_KEYS)
+        .join(docs.select(*BRONZE_KEYS), on=list(BRONZE_KEYS), how="left_anti")
+        if docs is not None
+        else target.join(processed_paths, on="source_path", how="left_semi").select(*BRONZE_KEYS)
+    )
+    deletes = stale.withColumn("_op", F.lit("delete"))
+    source = (
+        docs.withColumn("_op", F.lit("upsert")).unionByName(deletes, allowMissingColumns=True)
+        if docs is not None
+        else deletes
+    )
+    if source.isEmpty():
+        return None  # nothing to insert or delete: no empty commit
+    view = f"_lakeprep_bronze_merge_{uuid.uuid4().hex}"
+    source.createOrReplaceTempView(view)
+    cols = BRONZE_DOCUMENTS.fieldNames()
+    on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in BRONZE_KEYS)
+    set_clause = ", ".join(f"t.`{c}` = s.`{c}`" for c in cols)
+    insert_cols = ", ".join(f"`{c}`" for c in cols)
+    insert_vals = ", ".join(f"s.`{c}`" for c in cols)
+    try:
+        with commit_metadata(spark, metadata):
+            spark.sql(
+                f"MERGE INTO {quote_path(path)} t USING {view} s ON {on} "
+                "WHEN MATCHED AND s._op = 'delete' THEN DELETE "
+                f"WHEN MATCHED THEN UPDATE SET {set_clause} "
+                f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({insert_cols}) VALUES ({insert_vals})"
+            )
+    finally:
+        spark.catalog.dropTempView(view)
+    return _latest_version(spark, path)
+
+
+def _latest_version(spark: SparkSession, path: str) -> int:
+    return int(spark.sql(f"DESCRIBE HISTORY {quote_path(path)} LIMIT 1").first()["version"])
+
+
+@contextlib.contextmanager
+def _session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    previous = {k: spark.conf.get(k, None) for k in settings}
+    for k, v in settings.items():
+        spark.conf.set(k, v)
+    try:
+        yield
+    finally:
+        for k, v in previous.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)

@@ -1,0 +1,113 @@
+"""The one SparkSession factory.
+
+* An existing session wins (Databricks, a notebook, a test fixture, ``spark-submit``'s own settings):
+  :func:`get_spark` never forces local settings onto it.
+* A new session gets Delta Lake (SQL extension + catalog), the master from ``spark.master`` if the
+  launcher already set one (``spark-submit --master ...``) or else ``spark.master`` from the config
+  (``local[*]`` by default), the config's ``spark.conf`` pass-through keys, and ``PYSPARK_PYTHON`` set to
+  this interpreter so Python workers run in the same environment.
+* The Delta jars come from Maven Central through Spark's Ivy (``configure_spark_with_delta_pip``) and
+  are cached in ``~/.ivy2``. Under ``spark-submit`` the JVM is already running, so the jars must be passed
+  on its command line: ``spark-submit --packages $(python -m lakeprep.session --packages) ...``
+  (the Makefile does this).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+
+from pyspark.sql import SparkSession
+
+from lakeprep.config import SparkConfig
+
+__all__ = ["DELTA_SESSION_CONF", "delta_packages", "get_spark", "is_connect", "local_test_conf"]
+
+log = logging.getLogger(__name__)
+
+DELTA_SESSION_CONF: Mapping[str, str] = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+_LOCAL_DEFAULTS: Mapping[str, str] = {
+    # Small-machine defaults for a session lakeprep creates itself; config keys override them.
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.databricks.delta.schema.autoMerge.enabled": "false",
+}
+
+
+def delta_packages() -> list[str]:
+    """Maven coordinates of the Delta jars matching the installed ``delta-spark`` and Scala 2.13."""
+    from importlib.metadata import version
+
+    return [f"io.delta:delta-spark_2.13:{version('delta-spark')}"]
+
+
+def local_test_conf(warehouse: str) -> dict[str, str]:
+    """Settings for a small, quiet, deterministic local session (tests and benchmarks)."""
+    return {
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.default.parallelism": "2",
+        "spark.sql.warehouse.dir": warehouse,
+        "spark.driver.memory": "2g",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.databricks.delta.snapshotPartitions": "2",
+    }
+
+
+def get_spark(spark_config: SparkConfig | None = None, *, extra_conf: Mapping[str, str] | None = None) -> SparkSession:
+    """Return the active SparkSession, or create one with Delta configured.
+
+    ``extra_conf`` is applied after the config's ``spark.conf`` (used by tests for a tmp warehouse).
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    cfg = spark_config or SparkConfig()
+
+    # Python workers must use this interpreter (the venv), not whatever 'python3' is on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+    builder = SparkSession.builder.appName(cfg.app_name)
+    launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started the JVM for us
+    if not launched_by_submit:
+        builder = builder.master(cfg.master)
+    settings: dict[str, str] = {**_LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})}
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    if not launched_by_submit:
+        from delta import configure_spark_with_delta_pip
+
+        builder = configure_spark_with_delta_pip(builder)
+    spark = builder.getOrCreate()
+    if not is_connect(spark):
+        spark.sparkContext.setLogLevel("WARN")  # classic sessions only; Connect has no SparkContext
+    log.info("spark session: master=%s version=%s", spark.conf.get("spark.master", "?"), spark.version)
+    return spark
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """True when ``spark`` is a Spark Connect session (no SparkContext, no RDDs)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def _main(argv: list[str]) -> int:
+    if argv == ["--packages"]:
+        print(",".join(delta_packages()))
+        return 0
+    if argv == ["--conf-args"]:
+        print(" ".join(f"--conf {k}={v}" for k, v in DELTA_SESSION_CONF.items()))
+        return 0
+    print("usage: python -m lakeprep.session --packages | --conf-args", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
