@@ -32,7 +32,7 @@ run: $(STAMP)
 	$(BIN)/spark-submit \
 	  --packages $$($(BIN)/python -m lakeprep.session --packages) \
 	  $$($(BIN)/python -m lakeprep.session --conf-args) \
-	  --conf spark.ui.showConsoleProgress=false \
+	  --conf spark.ui.showConsoleProgress=false --conf spark.log.level=WARN \
 	  pipelines/build_corpus.py --config $(CONFIG)
 
 test: $(STAMP)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from urllib.parse import unquote
 from collections.abc import Iterator, Mapping, Sequence
 
 import pandas as pd
@@ -64,20 +65,35 @@ def format_of(path: Column, formats: Mapping[str, str]) -> Column:
     return F.when(ext == "", F.lit(None).cast("string")).otherwise(F.element_at(mapping, ext))
 
 
-def read_landing_files(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
+def read_landing_files(spark: SparkSession, paths: Sequence[str]) -> DataFrame | None:
     """Bytes of the given files: ``path``, ``modificationTime``, ``length``, ``content``.
 
-    Files that vanish or cannot be read between listing and reading are skipped by Spark
-    (``ignoreMissingFiles``/``ignoreCorruptFiles``); the caller finds them by an anti-join and
-    quarantines them, so nothing is lost silently.
+    Files that vanish or cannot be read between listing and reading are left out (a path gone before
+    the read is planned is dropped from the list; one that fails while being read is skipped by Spark's
+    ``ignoreMissingFiles``/``ignoreCorruptFiles``). The caller finds them by an anti-join and
+    quarantines them, so nothing is lost silently. Returns None when no file is left.
     """
-    escaped = [_escape_glob(p) for p in paths]
-    return (
-        spark.read.format("binaryFile")
-        .option("ignoreMissingFiles", "true")
-        .option("ignoreCorruptFiles", "true")
-        .load(escaped)
-    )
+    remaining = list(paths)
+    while remaining:
+        try:
+            df = (
+                spark.read.format("binaryFile")
+                .option("ignoreMissingFiles", "true")
+                .option("ignoreCorruptFiles", "true")
+                .load([_escape_glob(p) for p in remaining])
+            )
+            df.schema  # noqa: B018 - Spark Connect analyses lazily; make missing paths fail here
+            return df
+        except AnalysisException as exc:
+            missing = (exc.getMessageParameters() or {}).get("path") if exc.getCondition() == "PATH_NOT_FOUND" else None
+            if not missing:
+                raise
+            gone = _normalize_uri_str(missing)
+            kept = [p for p in remaining if _normalize_uri_str(p) != gone and p != missing]
+            if len(kept) == len(remaining):
+                raise
+            remaining = kept
+    return None
 
 
 def parse_landing_files(files: DataFrame, cfg: BronzeConfig) -> DataFrame:
@@ -136,7 +152,8 @@ def _normalize_uri(col: Column) -> Column:
 
 
 def _normalize_uri_str(path: str) -> str:
-    """The file index says ``file:///x``, the scan ``file:/x``: use the scan's form everywhere."""
+    """The file index gives encoded URIs (``file:///a%20b``), the scan plain paths (``file:/a b``): use the scan's."""
+    path = unquote(path)
     return "file:/" + path[len("file:///") :] if path.startswith("file:///") else path
 
 

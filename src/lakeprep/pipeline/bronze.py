@@ -157,33 +157,28 @@ def ingest_bronze(spark: SparkSession, cfg: Config, *, run_id: str, started_at: 
             ).alias("reject_reasons"),
             F.lit(None).cast("string").alias("excerpt"),
         )
+        files = read_landing_files(spark, to_read) if to_read else None
+        parsed = docs = None
+        # Files that vanished or could not be read between listing and reading (Spark skipped them).
+        unreadable = pending.join(pre_rejects.select("source_path"), on="source_path", how="left_anti")
         parts = [pre_rejects]
-        if to_read:
-            files = read_landing_files(spark, to_read).join(
-                pending.select(F.col("source_path").alias("path"), "format"), on="path", how="inner"
-            )
+        if files is not None:
+            files = files.join(pending.select(F.col("source_path").alias("path"), "format"), on="path", how="inner")
             parsed = parse_landing_files(files, cfg.bronze).persist(StorageLevel.MEMORY_AND_DISK)
-            # Files that vanished or could not be read between listing and reading: Spark skipped them.
-            unreadable = (
-                pending.join(pre_rejects.select("source_path"), on="source_path", how="left_anti")
-                .join(parsed.select("source_path").distinct(), on="source_path", how="left_anti")
-                .select(
-                    "source_path",
-                    "format",
-                    "size_bytes",
-                    "modification_time",
-                    F.lit(None).cast("string").alias("sha256"),
-                    F.array(F.lit("unreadable:skipped by Spark while reading (vanished or I/O error)")).alias(
-                        "reject_reasons"
-                    ),
-                    F.lit(None).cast("string").alias("excerpt"),
-                )
-            )
-            parts += [parsed.where(F.col("reject_reasons").isNotNull()).select(*pre_rejects.columns), unreadable]
+            unreadable = unreadable.join(parsed.select("source_path").distinct(), on="source_path", how="left_anti")
+            parts.append(parsed.where(F.col("reject_reasons").isNotNull()).select(*pre_rejects.columns))
             docs = parsed.where(F.col("reject_reasons").isNull())
-        else:
-            parsed = None
-            docs = None
+        parts.append(
+            unreadable.select(
+                "source_path",
+                "format",
+                "size_bytes",
+                "modification_time",
+                F.lit(None).cast("string").alias("sha256"),
+                F.array(F.lit("unreadable:vanished or failed while reading")).alias("reject_reasons"),
+                F.lit(None).cast("string").alias("excerpt"),
+            )
+        )
 
         rejects = parts[0]
         for part in parts[1:]:
@@ -214,9 +209,9 @@ def ingest_bronze(spark: SparkSession, cfg: Config, *, run_id: str, started_at: 
             files_quarantined = rejects.count()
             quarantine_version = None
             if files_quarantined:
-                with commit_metadata(spark, {**meta, "table": QUARANTINE_TABLE}):
-                    rejects.write.format("delta").mode("append").save(quarantine_path)
-                quarantine_version = _latest_version(spark, quarantine_path)
+                quarantine_version = _append_quarantine(
+                    spark, rejects, quarantine_path, metadata={**meta, "table": QUARANTINE_TABLE}
+                )
             stats = (
                 docs.agg(F.countDistinct("source_path").alias("files"), F.count(F.lit(1)).alias("docs")).first()
                 if docs is not None
@@ -241,8 +236,14 @@ def ingest_bronze(spark: SparkSession, cfg: Config, *, run_id: str, started_at: 
         quarantine_version=quarantine_version,
         seconds=time.monotonic() - t0,
     )
-    for line in result.summary_lines():
-        log.info(line)
+    log.info(
+        "bronze %s: %d files ingested (%d documents), %d quarantined, %.1fs",
+        run_id,
+        result.files_ingested,
+        result.documents_ingested,
+        result.files_quarantined,
+        result.seconds,
+    )
     return result
 
 
@@ -305,6 +306,13 @@ def _merge_documents(
             )
     finally:
         spark.catalog.dropTempView(view)
+    return _latest_version(spark, path)
+
+
+def _append_quarantine(spark: SparkSession, rejects: DataFrame, path: str, *, metadata: Mapping[str, str]) -> int:
+    """One append commit with every rejected file of this run."""
+    with commit_metadata(spark, metadata):
+        rejects.write.format("delta").mode("append").save(path)
     return _latest_version(spark, path)
 
 

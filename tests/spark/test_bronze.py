@@ -1,0 +1,254 @@
+"""Bronze ingestion on real local Spark + Delta: accounting, incrementality, changes, crashes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from lakeprep.errors import LandingError
+from lakeprep.io.delta import history
+from lakeprep.pipeline import bronze as bronze_mod
+from lakeprep.pipeline.batch import run_build
+from lakeprep.pipeline.bronze import ingest_bronze
+
+from ..conftest import write_file
+from .helpers import make_config, table, uri, versions
+
+EXPECTED_REJECTS = {
+    "misc/empty.txt": ["empty_file"],
+    "misc/diagram.png": ["unsupported_format"],
+    "misc/latin1-notes.txt": ["decode_error"],
+    "exports/broken.jsonl": ["jsonl_bad_json", "jsonl_missing_field"],
+}
+
+
+def _all_files(landing: Path) -> set[str]:
+    return {uri(p) for p in landing.rglob("*") if p.is_file()}
+
+
+def _paths(df, col: str = "source_path") -> set[str]:  # type: ignore[no-untyped-def]
+    return {r[0] for r in df.select(col).distinct().collect()}
+
+
+def _assert_every_file_accounted_once(spark: SparkSession, cfg, landing: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every landing file's current state is in exactly one of bronze / quarantine."""
+    listing = {(uri(p), p.stat().st_size) for p in landing.rglob("*") if p.is_file()}
+    bronze = {(r[0], r[1]) for r in table(spark, cfg, "bronze.documents").select("source_path", "size_bytes").distinct().collect()}
+    quarantine = table(spark, cfg, "quarantine.bronze")
+    latest_q = {(r[0], r[1]) for r in quarantine.select("source_path", "size_bytes").distinct().collect()}
+    for state in listing:
+        assert (state in bronze) != (state in latest_q), f"{state} in bronze={state in bronze} quarantine={state in latest_q}"
+
+
+def test_first_run_accounts_for_every_file_with_specific_reasons(spark: SparkSession, sample_landing: Path, tmp_path: Path) -> None:
+    cfg = make_config(sample_landing, tmp_path / "lake")
+    result = run_build(spark, cfg).bronze
+
+    assert result.files_seen == 14 == len(_all_files(sample_landing))
+    assert (result.files_ingested, result.files_quarantined, result.documents_ingested) == (10, 4, 13)
+    assert result.files_ingested + result.files_quarantined == result.files_seen
+    assert result.quarantine_reasons == {
+        "empty_file": 1,
+        "unsupported_format": 1,
+        "decode_error": 1,
+        "jsonl_bad_json": 1,
+        "jsonl_missing_field": 1,
+    }
+
+    bronze = table(spark, cfg, "bronze.documents")
+    quarantine = table(spark, cfg, "quarantine.bronze")
+    assert _paths(bronze) | _paths(quarantine) == _all_files(sample_landing)
+    assert not _paths(bronze) & _paths(quarantine)
+    rejected = {
+        r["source_path"]: sorted({x.split(":")[0] for x in r["reject_reasons"]}) for r in quarantine.collect()
+    }
+    assert rejected == {uri(sample_landing / k): sorted(v) for k, v in EXPECTED_REJECTS.items()}
+    broken = quarantine.where(F.col("source_path").endswith("broken.jsonl")).first()
+    assert broken["reject_reasons"][0].startswith("jsonl_bad_json:line 2")
+    assert broken["reject_reasons"][1] == "jsonl_missing_field:text:line 3"
+    assert broken["sha256"] is not None and broken["excerpt"].startswith('{"id": "b-1"')
+
+    # one jsonl line = one document, with its id, line number and other fields
+    faq = bronze.where(F.col("format") == "jsonl").select("record_index", "record_id", "text", "attributes")
+    expected = spark.createDataFrame(
+        [
+            (1, "faq-1", '{"title": "What is bronze?"}'),
+            (2, "faq-2", '{"title": "What is silver?"}'),
+            (3, "faq-3", '{"title": "What is gold?"}'),
+            (4, "faq-4", '{"title": "Why Delta?"}'),
+        ],
+        "record_index int, record_id string, attributes string",
+    )
+    assert_df_equality(faq.drop("text"), expected, ignore_row_order=True, ignore_nullable=True)
+    assert bronze.where(F.col("doc_id").isNull() | (F.length("doc_id") != 32)).count() == 0
+    assert bronze.select("doc_id").distinct().count() == 13
+    assert {r[0] for r in bronze.select("format").distinct().collect()} == {"md", "txt", "html", "jsonl"}
+    html = bronze.where(F.col("source_path").endswith("spark-intro.html")).first()
+    assert html["text"].startswith("<!DOCTYPE html>") and html["size_bytes"] == (sample_landing / "web/spark-intro.html").stat().st_size
+
+    # every commit carries the run id
+    for name in ("bronze.documents", "quarantine.bronze"):
+        entries = history(spark, cfg.storage.table_path(name))
+        assert [e.operation for e in entries] == ["CREATE TABLE", "MERGE" if name.startswith("bronze") else "WRITE"]
+        assert {e.run_id for e in entries} == {result.run_id}
+    assert {r[0] for r in bronze.select("ingest_run_id").distinct().collect()} == {result.run_id}
+
+
+def test_rerun_ingests_only_new_files_and_nothing_when_nothing_changed(
+    spark: SparkSession, sample_landing: Path, tmp_path: Path
+) -> None:
+    cfg = make_config(sample_landing, tmp_path / "lake")
+    first = ingest_bronze(spark, cfg, run_id="run-1", started_at=_now())
+    before = table(spark, cfg, "bronze.documents").select("doc_id", "ingest_run_id").collect()
+
+    write_file(sample_landing / "new" / "fresh.md", "# Fresh\n\nA document that landed later.\n")
+    write_file(sample_landing / "new" / "odd name [draft] {v1}.txt", "Glob characters in a file name are not a glob.\n")
+    second = ingest_bronze(spark, cfg, run_id="run-2", started_at=_now())
+    assert (second.files_seen, second.files_unchanged, second.files_new, second.files_changed) == (16, 14, 2, 0)
+    assert (second.files_ingested, second.documents_ingested, second.files_quarantined) == (2, 2, 0)
+    bronze = table(spark, cfg, "bronze.documents")
+    assert bronze.count() == first.documents_ingested + 2
+    new_rows = bronze.where(F.col("ingest_run_id") == "run-2")
+    assert _paths(new_rows) == {uri(sample_landing / "new" / "fresh.md"), uri(sample_landing / "new" / "odd name [draft] {v1}.txt")}
+    # earlier rows untouched
+    assert_df_equality(
+        bronze.where(F.col("ingest_run_id") == "run-1").select("doc_id", "ingest_run_id"),
+        spark.createDataFrame(before),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+
+    bronze_versions = versions(spark, cfg, "bronze.documents")
+    quarantine_versions = versions(spark, cfg, "quarantine.bronze")
+    third = ingest_bronze(spark, cfg, run_id="run-3", started_at=_now())
+    assert (third.files_new, third.files_changed, third.files_ingested, third.files_quarantined) == (0, 0, 0, 0)
+    assert third.bronze_version is None and third.quarantine_version is None
+    assert versions(spark, cfg, "bronze.documents") == bronze_versions  # no empty commits
+    assert versions(spark, cfg, "quarantine.bronze") == quarantine_versions
+    _assert_every_file_accounted_once(spark, cfg, sample_landing)
+
+
+def test_modified_file_becomes_a_new_version_of_its_document(spark: SparkSession, sample_landing: Path, tmp_path: Path) -> None:
+    cfg = make_config(sample_landing, tmp_path / "lake")
+    ingest_bronze(spark, cfg, run_id="run-1", started_at=_now())
+    target = sample_landing / "notes" / "release-notes.txt"
+    old = table(spark, cfg, "bronze.documents").where(F.col("source_path") == uri(target)).first()
+    v1 = versions(spark, cfg, "bronze.documents")[-1]
+
+    write_file(target, target.read_text() + "Fixed: a second fix.\n", mtime=time.time() + 5)
+    result = ingest_bronze(spark, cfg, run_id="run-2", started_at=_now())
+    assert (result.files_new, result.files_changed, result.files_ingested, result.documents_ingested) == (0, 1, 1, 1)
+
+    bronze = table(spark, cfg, "bronze.documents")
+    rows = bronze.where(F.col("source_path") == uri(target)).collect()
+    assert len(rows) == 1
+    assert rows[0]["text"].endswith("Fixed: a second fix.\n") and rows[0]["ingest_run_id"] == "run-2"
+    assert rows[0]["doc_id"] != old["doc_id"] and rows[0]["sha256"] != old["sha256"]
+    assert bronze.count() == 13  # replaced, not added
+    # the previous version is still there by time travel
+    before = table(spark, cfg, "bronze.documents", version=v1).where(F.col("source_path") == uri(target)).first()
+    assert before["text"] == old["text"] and before["doc_id"] == old["doc_id"]
+    last = history(spark, cfg.storage.table_path("bronze.documents"))[-1]
+    assert (last.run_id, last.metrics["numTargetRowsUpdated"], last.metrics["numTargetRowsInserted"]) == ("run-2", "1", "0")
+
+
+def test_changed_jsonl_drops_vanished_records_and_a_broken_version_moves_to_quarantine(
+    spark: SparkSession, sample_landing: Path, tmp_path: Path
+) -> None:
+    cfg = make_config(sample_landing, tmp_path / "lake")
+    ingest_bronze(spark, cfg, run_id="run-1", started_at=_now())
+    faq = sample_landing / "exports" / "faq.jsonl"
+    lines = faq.read_text().splitlines()
+    write_file(faq, "\n".join(lines[:2]) + "\n", mtime=time.time() + 5)
+    ingest_bronze(spark, cfg, run_id="run-2", started_at=_now())
+    rows = table(spark, cfg, "bronze.documents").where(F.col("source_path") == uri(faq))
+    assert sorted(r["record_id"] for r in rows.collect()) == ["faq-1", "faq-2"]
+
+    write_file(faq, lines[0] + "\n{not json\n", mtime=time.time() + 10)
+    result = ingest_bronze(spark, cfg, run_id="run-3", started_at=_now())
+    assert (result.files_changed, result.files_quarantined, result.quarantine_reasons) == (1, 1, {"jsonl_bad_json": 1})
+    assert table(spark, cfg, "bronze.documents").where(F.col("source_path") == uri(faq)).count() == 0
+    q = table(spark, cfg, "quarantine.bronze").where((F.col("source_path") == uri(faq)) & (F.col("ingest_run_id") == "run-3"))
+    assert q.count() == 1
+    _assert_every_file_accounted_once(spark, cfg, sample_landing)
+
+    # fixed again: back in bronze
+    write_file(faq, "\n".join(lines) + "\n", mtime=time.time() + 15)
+    ingest_bronze(spark, cfg, run_id="run-4", started_at=_now())
+    assert table(spark, cfg, "bronze.documents").where(F.col("source_path") == uri(faq)).count() == 4
+    _assert_every_file_accounted_once(spark, cfg, sample_landing)
+
+
+def test_size_limit_quarantines_without_reading(spark: SparkSession, sample_landing: Path, tmp_path: Path) -> None:
+    cfg = make_config(sample_landing, tmp_path / "lake", "bronze.max_file_bytes=600")
+    result = ingest_bronze(spark, cfg, run_id="run-1", started_at=_now())
+    big = {uri(p) for p in sample_landing.rglob("*") if p.is_file() and p.stat().st_size > 600 and p.suffix != ".png"}
+    assert len(big) >= 5
+    q = table(spark, cfg, "quarantine.bronze").where(F.array_contains(F.transform("reject_reasons", lambda r: F.substring_index(r, ":", 1)), "too_large"))
+    assert _paths(q) == big
+    sample = q.where(F.col("source_path").endswith("spark-intro.html")).first()
+    assert sample["reject_reasons"] == [f"too_large:{(sample_landing / 'web/spark-intro.html').stat().st_size} > 600 bytes"]
+    assert sample["sha256"] is None  # never read
+    assert result.quarantine_reasons["too_large"] == len(big)
+
+
+def test_crash_between_commits_leaves_no_partial_state_and_rerun_completes(
+    spark: SparkSession, sample_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_config(sample_landing, tmp_path / "lake")
+
+    def crash(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("simulated crash before the quarantine commit")
+
+    monkeypatch.setattr(bronze_mod, "_append_quarantine", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        ingest_bronze(spark, cfg, run_id="run-crash", started_at=_now())
+    assert table(spark, cfg, "bronze.documents").count() == 13
+    assert table(spark, cfg, "quarantine.bronze").count() == 0
+    assert versions(spark, cfg, "quarantine.bronze") == [0]
+    monkeypatch.undo()
+
+    bronze_versions = versions(spark, cfg, "bronze.documents")
+    result = ingest_bronze(spark, cfg, run_id="run-rerun", started_at=_now())
+    assert (result.files_new, result.files_ingested, result.files_quarantined) == (4, 0, 4)
+    assert versions(spark, cfg, "bronze.documents") == bronze_versions  # bronze needed nothing more
+    assert table(spark, cfg, "quarantine.bronze").count() == 4
+    assert table(spark, cfg, "bronze.documents").count() == 13
+    _assert_every_file_accounted_once(spark, cfg, sample_landing)
+
+
+def test_file_vanishing_between_listing_and_reading_is_quarantined(
+    spark: SparkSession, sample_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_config(sample_landing, tmp_path / "lake")
+    victim = sample_landing / "notes" / "chunking.txt"
+    real_read = bronze_mod.read_landing_files
+
+    def read_after_delete(spark_: SparkSession, paths: list[str]):  # type: ignore[no-untyped-def]
+        os.remove(victim)
+        return real_read(spark_, paths)
+
+    monkeypatch.setattr(bronze_mod, "read_landing_files", read_after_delete)
+    result = ingest_bronze(spark, cfg, run_id="run-1", started_at=_now())
+    assert result.quarantine_reasons.get("unreadable") == 1
+    row = table(spark, cfg, "quarantine.bronze").where(F.col("source_path") == uri(victim)).first()
+    assert row["reject_reasons"][0].startswith("unreadable:")
+    assert result.files_ingested + result.files_quarantined == result.files_seen
+
+
+def test_missing_landing_directory_is_a_clear_error(spark: SparkSession, tmp_path: Path) -> None:
+    cfg = make_config(tmp_path / "does-not-exist", tmp_path / "lake")
+    with pytest.raises(LandingError, match="cannot list the landing directory.*bronze.landing"):
+        ingest_bronze(spark, cfg, run_id="run-1", started_at=_now())
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)

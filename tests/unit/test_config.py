@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakeprep.config import Config, apply_overrides, config_from_mapping, load_config
+from lakeprep.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_default_yaml_loads_into_frozen_dataclasses() -> None:
+    cfg = load_config(REPO / "conf" / "default.yaml")
+    assert cfg.run.name == "sample"
+    assert cfg.bronze.formats[".htm"] == "html"
+    assert cfg.bronze.jsonl.id_field == "id"
+    assert cfg.spark.conf["spark.sql.shuffle.partitions"] == "4"
+    with pytest.raises(AttributeError):
+        cfg.run.seed = 1  # type: ignore[misc]
+
+
+def test_cluster_example_is_valid() -> None:
+    cfg = load_config(REPO / "conf" / "cluster.example.yaml")
+    assert cfg.storage.table_path("bronze.documents") == "s3a://my-bucket/lakeprep/bronze/documents"
+
+
+def test_typo_key_names_the_key_and_the_allowed_keys() -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_mapping({"bronze": {"max_fil_bytes": 10}})
+    assert err.value.key == "bronze.max_fil_bytes"
+    assert "max_file_bytes" in str(err.value)
+
+
+def test_typo_top_level_section() -> None:
+    with pytest.raises(ConfigError, match="'bronz'.*allowed here"):
+        config_from_mapping({"bronz": {}})
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "fragment"),
+    [
+        ({"bronze": {"max_file_bytes": "big"}}, "bronze.max_file_bytes", "must be an integer"),
+        ({"bronze": {"max_file_bytes": 0}}, "bronze.max_file_bytes", "between 1 and"),
+        ({"bronze": {"formats": {".pdf": "pdf"}}}, "bronze.formats..pdf", "not one of ['txt', 'md', 'html', 'jsonl']"),
+        ({"bronze": {"formats": {"txt": "txt"}}}, "bronze.formats.txt", "start with '.'"),
+        ({"bronze": {"encodings": ["utf-9"]}}, "bronze.encodings", "not a codec"),
+        ({"run": {"name": "has space"}}, "run.name", "must match"),
+        ({"run": {"seed": True}}, "run.seed", "must be an integer"),
+        ({"spark": {"conf": {"sql.shuffle": "2"}}}, "spark.conf.sql.shuffle", "must start with 'spark.'"),
+        ({"bronze": {"jsonl": {"text_field": ""}}}, "bronze.jsonl.text_field", "must name"),
+    ],
+)
+def test_bad_values_are_rejected_with_key_and_allowed_values(data: dict, key: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_mapping(data)
+    assert err.value.key == key
+    assert fragment in str(err.value)
+
+
+def test_overrides_parse_yaml_values_and_dotted_spark_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("bronze:\n  landing: ./in\n")
+    cfg = load_config(
+        path,
+        [
+            "bronze.max_file_bytes=1024",
+            "bronze.encodings=[utf-8, latin-1]",
+            "spark.conf.spark.sql.shuffle.partitions=3",
+            "bronze.jsonl.id_field=null",
+        ],
+    )
+    assert cfg.bronze.max_file_bytes == 1024
+    assert cfg.bronze.encodings == ("utf-8", "latin-1")
+    assert cfg.spark.conf == {"spark.sql.shuffle.partitions": "3"}
+    assert cfg.bronze.jsonl.id_field is None
+    assert cfg.bronze.landing_path == str((Path.cwd() / "in").resolve())
+
+
+def test_override_typo_fails_like_file_typo(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("{}")
+    with pytest.raises(ConfigError, match="bronze.landin"):
+        load_config(path, ["bronze.landin=/x"])
+    with pytest.raises(ConfigError, match="key=value"):
+        load_config(path, ["bronze.landing"])
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("bronze: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="mapping at the top level"):
+        load_config(listy)
+
+
+def test_fingerprint_is_stable_and_sensitive() -> None:
+    a = Config()
+    assert a.fingerprint() == Config().fingerprint()
+    b = config_from_mapping(apply_overrides({}, ["run.seed=7"]))
+    assert a.fingerprint() != b.fingerprint()
