@@ -42,10 +42,13 @@ _LOCAL_DEFAULTS: Mapping[str, str] = {
 
 
 def delta_packages() -> list[str]:
-    """Maven coordinates of the Delta jars matching the installed ``delta-spark`` and Scala 2.13."""
+    """Maven coordinates of the Delta jars for the installed ``delta-spark`` and pyspark (as delta's pip helper names them)."""
     from importlib.metadata import version
 
-    return [f"io.delta:delta-spark_2.13:{version('delta-spark')}"]
+    import pyspark
+
+    spark_minor = ".".join(pyspark.__version__.split(".")[:2])
+    return [f"io.delta:delta-spark_{spark_minor}_2.13:{version('delta-spark')}"]
 
 
 def local_test_conf(warehouse: str) -> dict[str, str]:

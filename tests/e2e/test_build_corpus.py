@@ -1,0 +1,65 @@
+"""The README's path: ``spark-submit pipelines/build_corpus.py`` in a fresh JVM, then ``lakeprep history``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env.pop("PYSPARK_GATEWAY_PORT", None)
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_spark_submit_builds_bronze_and_history_shows_the_run(sample_landing: Path, tmp_path: Path) -> None:
+    conf = tmp_path / "conf.yaml"
+    conf.write_text(
+        yaml.safe_dump(
+            {
+                "storage": {"root": str(tmp_path / "lake")},
+                "spark": {"master": "local[1]", "conf": {"spark.sql.shuffle.partitions": "2"}},
+                "bronze": {"landing": str(sample_landing)},
+            }
+        )
+    )
+    packages = _run([sys.executable, "-m", "lakeprep.session", "--packages"], tmp_path).stdout.strip()
+    conf_args = _run([sys.executable, "-m", "lakeprep.session", "--conf-args"], tmp_path).stdout.split()
+    submit = _run(
+        [
+            str(BIN / "spark-submit"),
+            "--master",
+            "local[2]",
+            "--packages",
+            packages,
+            *conf_args,
+            "--conf",
+            "spark.ui.enabled=false",
+            "pipelines/build_corpus.py",
+            "--config",
+            str(conf),
+            "--run-id",
+            "e2e-run-1",
+        ],
+        tmp_path,
+    )
+    assert submit.returncode == 0, submit.stderr[-3000:]
+    assert "bronze run e2e-run-1: 14 files seen in landing" in submit.stdout
+    assert "ingested:    10 files -> 13 documents" in submit.stdout
+    assert "quarantined: 4 files" in submit.stdout
+    # spark-submit merges the driver's stderr into stdout; its --master wins over the config's
+    assert "lakeprep.session: spark session: master=local[2]" in submit.stdout
+
+    history = _run([str(BIN / "lakeprep"), "history", "bronze", "--config", str(conf), "-q"], tmp_path)
+    assert history.returncode == 0, history.stderr[-3000:]
+    rows = [line.split() for line in history.stdout.splitlines()[2:]]
+    assert [r[0] for r in rows] == ["0", "1"]
+    assert rows[0][3:7] == ["CREATE", "TABLE", "e2e-run-1", "0"]
+    assert rows[1][3:7] == ["MERGE", "e2e-run-1", "13", "inserted=13"]

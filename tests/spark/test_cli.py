@@ -1,0 +1,60 @@
+"""The ``lakeprep`` CLI against a real bronze build (in-process, reusing the test session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pyspark.sql import SparkSession
+
+from lakeprep.cli import main
+
+
+def _config_file(tmp_path: Path, landing: Path) -> Path:
+    path = tmp_path / "conf.yaml"
+    path.write_text(yaml.safe_dump({"storage": {"root": str(tmp_path / "lake")}, "bronze": {"landing": str(landing)}}))
+    return path
+
+
+def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = _config_file(tmp_path, sample_landing)
+    assert main(["status", "--config", str(conf), "-q"]) == 0
+    assert "(not built yet)" in capsys.readouterr().out
+
+    assert main(["build", "--config", str(conf), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "14 files seen in landing" in out and "quarantined: 4 files" in out and "empty_file: 1" in out
+    run_id = out.split("bronze run ", 1)[1].split(":", 1)[0]
+
+    assert main(["build", "--config", str(conf), "-q"]) == 0
+    second = capsys.readouterr().out
+    assert "14 already accounted for, 0 new, 0 changed" in second
+
+    assert main(["history", "bronze", "--config", str(conf), "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("bronze.documents")
+    assert lines[1].split()[:5] == ["version", "timestamp", "(UTC)", "operation", "run"]
+    rows = [line.split() for line in lines[2:]]
+    assert [r[0] for r in rows] == ["0", "1"]  # the no-op rerun made no commit
+    assert rows[1][3] == "MERGE" and rows[1][4] == run_id and rows[1][5] == "13"
+    assert "inserted=13" in lines[3]
+
+    assert main(["history", "quarantine", "--config", str(conf), "-q"]) == 0
+    assert run_id in capsys.readouterr().out
+
+    assert main(["status", "--config", str(conf), "-q"]) == 0
+    status = capsys.readouterr().out
+    assert any(line.split()[:3] == ["bronze.documents", "1", "13"] for line in status.splitlines())
+
+
+def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("bronze:\n  landng: ./x\n")
+    assert main(["build", "--config", str(conf)]) == 2
+    err = capsys.readouterr().err
+    assert "config key 'bronze.landng': unknown key" in err and "Traceback" not in err
+    good = tmp_path / "good.yaml"
+    good.write_text("{}")
+    assert main(["history", "silver", "--config", str(good)]) == 2
+    assert "unknown table 'silver'" in capsys.readouterr().err
