@@ -31,6 +31,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.config import Config
+from lakeprep.logs import run_context
 from lakeprep.io.delta import commit_metadata, create_table_if_missing, quote_path, read_table
 from lakeprep.io.landing import format_of, list_landing, parse_landing_files, read_landing_files
 from lakeprep.schemas import BRONZE_DOCUMENTS, BRONZE_KEYS, QUARANTINE_BRONZE
@@ -80,6 +81,11 @@ class BronzeResult:
 
 def ingest_bronze(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> BronzeResult:
     """Ingest new and changed landing files into bronze (see the module docstring)."""
+    with run_context(run_id):
+        return _ingest(spark, cfg, run_id=run_id, started_at=started_at)
+
+
+def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> BronzeResult:
     t0 = time.monotonic()
     bronze_path = cfg.storage.table_path(BRONZE_TABLE)
     quarantine_path = cfg.storage.table_path(QUARANTINE_TABLE)
