@@ -24,10 +24,14 @@ from typing import Any, Union
 import yaml
 
 from lakeprep.errors import ConfigError
+from lakeprep.text.normalize import NormalizeOptions
+from lakeprep.text.quality import QualityThresholds
 
 __all__ = [
     "BronzeConfig",
     "Config",
+    "DedupConfig",
+    "SilverConfig",
     "JsonlConfig",
     "RunConfig",
     "SparkConfig",
@@ -151,6 +155,44 @@ class BronzeConfig:
 
 
 @dataclass(frozen=True)
+class DedupConfig:
+    """Exact and MinHash-LSH near-duplicate removal."""
+
+    exact: bool = True
+    near: bool = True
+    threshold: float = 0.8  # Jaccard similarity of word shingles
+    num_perm: int = 128
+    shingle_size: int = 5  # words per shingle
+    seed: int = 1  # permutation seed (datasketch's default is 1)
+    verify: bool = True  # keep only candidate pairs whose estimated Jaccard >= threshold
+    on_param_change: str = "fail"  # fail | rebuild: what to do when the stored index has other parameters
+    max_cc_iterations: int = 50
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError("silver.dedup.threshold", f"must be between 0 and 1 (exclusive), got {self.threshold}")
+        if not 8 <= self.num_perm <= 1024:
+            raise ConfigError("silver.dedup.num_perm", f"must be between 8 and 1024, got {self.num_perm}")
+        if not 1 <= self.shingle_size <= 32:
+            raise ConfigError("silver.dedup.shingle_size", f"must be between 1 and 32, got {self.shingle_size}")
+        if self.seed < 0:
+            raise ConfigError("silver.dedup.seed", f"must be >= 0, got {self.seed}")
+        if self.on_param_change not in ("fail", "rebuild"):
+            raise ConfigError("silver.dedup.on_param_change", f"{self.on_param_change!r} is not one of ['fail', 'rebuild']")
+        if self.max_cc_iterations < 1:
+            raise ConfigError("silver.dedup.max_cc_iterations", "must be >= 1")
+
+
+@dataclass(frozen=True)
+class SilverConfig:
+    """Cleaning, quality filtering and deduplication of bronze documents."""
+
+    normalize: NormalizeOptions = field(default_factory=NormalizeOptions)
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one build."""
 
@@ -158,6 +200,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
     bronze: BronzeConfig = field(default_factory=BronzeConfig)
+    silver: SilverConfig = field(default_factory=SilverConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql.types import (
     ArrayType,
+    DoubleType,
     IntegerType,
     LongType,
     StringType,
@@ -12,7 +13,19 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-__all__ = ["BRONZE_DOCUMENTS", "BRONZE_KEYS", "QUARANTINE_BRONZE", "PARSED_FILE", "TABLES"]
+__all__ = [
+    "BRONZE_DOCUMENTS",
+    "BRONZE_KEYS",
+    "DEDUP_CLUSTERS",
+    "MINHASH_INDEX",
+    "NORMALIZED_DOC",
+    "PARSED_FILE",
+    "QUALITY_SIGNAL_FIELDS",
+    "QUARANTINE_BRONZE",
+    "QUARANTINE_SILVER",
+    "SILVER_DOCUMENTS",
+    "TABLES",
+]
 
 BRONZE_DOCUMENTS = StructType(
     [
@@ -64,7 +77,86 @@ PARSED_FILE = StructType(
     ]
 )
 
+# Quality signals (lakeprep.text.quality.QualitySignals), kept as columns in silver and its quarantine.
+QUALITY_SIGNAL_FIELDS = [
+    StructField("char_count", IntegerType(), False),
+    StructField("word_count", IntegerType(), False),
+    StructField("mean_word_length", DoubleType(), False),
+    StructField("symbol_word_ratio", DoubleType(), False),
+    StructField("alpha_word_fraction", DoubleType(), False),
+    StructField("duplicate_line_fraction", DoubleType(), False),
+    StructField("duplicate_paragraph_fraction", DoubleType(), False),
+    StructField("bullet_line_fraction", DoubleType(), False),
+    StructField("ellipsis_line_fraction", DoubleType(), False),
+]
+
+# What the normalize step (mapInPandas) emits per bronze document.
+NORMALIZED_DOC = StructType(
+    [
+        StructField("doc_id", StringType(), False),
+        StructField("text", StringType(), False),  # normalized
+        StructField("content_hash", StringType(), False),  # sha256 of the normalized text
+        *QUALITY_SIGNAL_FIELDS,
+        StructField("quality_reasons", ArrayType(StringType(), False), False),
+    ]
+)
+
+SILVER_DOCUMENTS = StructType(
+    [
+        StructField("doc_id", StringType(), False),
+        StructField("source_path", StringType(), False),
+        StructField("record_index", IntegerType(), False),
+        StructField("record_id", StringType(), True),
+        StructField("format", StringType(), False),
+        StructField("text", StringType(), False),  # normalized; HTML extracted to Markdown-like text
+        StructField("content_hash", StringType(), False),
+        *QUALITY_SIGNAL_FIELDS,
+        StructField("attributes", StringType(), True),
+        StructField("ingest_ts", TimestampType(), False),  # from bronze: decides which duplicate is kept
+        StructField("ingest_run_id", StringType(), False),
+        StructField("silver_run_id", StringType(), False),
+    ]
+)
+
+# Documents silver rejected for quality. No text: raw text stays in bronze (PII is masked after bronze).
+QUARANTINE_SILVER = StructType(
+    [
+        StructField("doc_id", StringType(), False),
+        StructField("source_path", StringType(), False),
+        StructField("reject_reasons", ArrayType(StringType(), False), False),
+        *QUALITY_SIGNAL_FIELDS,
+        StructField("silver_run_id", StringType(), False),
+        StructField("processed_ts", TimestampType(), False),
+    ]
+)
+
+# Every document that took part in a duplicate cluster, with the one kept for it (itself, if kept).
+DEDUP_CLUSTERS = StructType(
+    [
+        StructField("doc_id", StringType(), False),
+        StructField("cluster_id", StringType(), False),  # exact:<content_hash> or near:<smallest doc_id>
+        StructField("kept_doc_id", StringType(), False),
+        StructField("method", StringType(), False),  # exact | near
+        StructField("similarity", DoubleType(), False),  # estimated Jaccard to a matched doc (1.0 exact)
+        StructField("silver_run_id", StringType(), False),
+    ]
+)
+
+# MinHash signatures and LSH band hashes of the kept silver documents (the incremental index).
+MINHASH_INDEX = StructType(
+    [
+        StructField("doc_id", StringType(), False),
+        StructField("signature", ArrayType(IntegerType(), False), False),  # uint32 values stored as int32
+        StructField("bands", ArrayType(LongType(), False), False),
+        StructField("silver_run_id", StringType(), False),
+    ]
+)
+
 TABLES: dict[str, StructType] = {
     "bronze.documents": BRONZE_DOCUMENTS,
     "quarantine.bronze": QUARANTINE_BRONZE,
+    "silver.documents": SILVER_DOCUMENTS,
+    "quarantine.silver": QUARANTINE_SILVER,
+    "silver.dedup_clusters": DEDUP_CLUSTERS,
+    "silver.minhash_index": MINHASH_INDEX,
 }

@@ -1,0 +1,127 @@
+"""Near-duplicate detection on Spark: MinHash signatures, LSH band join, connected components.
+
+Signatures and band hashes are computed batch-wise in ``mapInPandas`` with the numpy kernels; candidate
+pairs come from an equi-join on ``(band, band_hash)``; candidates are verified by the estimated Jaccard
+similarity in Spark SQL; clusters are connected components found by iterative min-label propagation
+in Spark (no pair list or signature is collected to the driver).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakeprep.dedup._kernels import band_hashes, minhash_signatures, shingles
+from lakeprep.errors import LakeprepError
+
+__all__ = ["candidate_pairs", "connected_components", "verify_pairs", "with_minhash"]
+
+log = logging.getLogger(__name__)
+
+_SIG_SCHEMA = "doc_id string, signature array<int>, bands array<bigint>"
+
+
+def with_minhash(*, num_perm: int, seed: int, shingle_size: int, bands: int, rows: int) -> Callable[[DataFrame], DataFrame]:
+    """``(doc_id, text)`` -> ``(doc_id, signature array<int>, bands array<bigint>)``.
+
+    ``signature`` holds the uint32 MinHash values reinterpreted as int32 (bit for bit).
+    """
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            sets = [shingles(t, shingle_size) for t in batch["text"]]
+            sigs = minhash_signatures(sets, num_perm=num_perm, seed=seed)
+            bh = band_hashes(sigs, bands=bands, rows=rows)
+            as_int = sigs.view(np.int32)
+            yield pd.DataFrame(
+                {"doc_id": batch["doc_id"].values, "signature": list(as_int), "bands": list(bh)}
+            )
+
+    def transform(df: DataFrame) -> DataFrame:
+        return df.select("doc_id", "text").mapInPandas(run, schema=_SIG_SCHEMA)
+
+    return transform
+
+
+def _exploded(index: DataFrame) -> DataFrame:
+    return index.select("doc_id", F.posexplode("bands").alias("band", "band_hash"))
+
+
+def candidate_pairs(new: DataFrame, existing: DataFrame | None) -> DataFrame:
+    """Pairs ``(doc_a, doc_b)``, ``doc_a < doc_b``, that share at least one band, with a new document in each.
+
+    ``new`` and ``existing`` have ``doc_id`` and ``bands``; pairs among ``existing`` are not looked for
+    (they were settled by earlier runs).
+    """
+    new_bands = _exploded(new)
+    pool = new_bands if existing is None else new_bands.unionByName(_exploded(existing))
+    a = new_bands.alias("a")
+    b = pool.alias("b")
+    pairs = (
+        a.join(b, on=[F.col("a.band") == F.col("b.band"), F.col("a.band_hash") == F.col("b.band_hash")])
+        .where(F.col("a.doc_id") != F.col("b.doc_id"))
+        .select(
+            F.least("a.doc_id", "b.doc_id").alias("doc_a"),
+            F.greatest("a.doc_id", "b.doc_id").alias("doc_b"),
+        )
+        .distinct()
+    )
+    return pairs
+
+
+def verify_pairs(pairs: DataFrame, signatures: DataFrame, *, threshold: float | None) -> DataFrame:
+    """Add ``similarity`` (estimated Jaccard: share of equal signature values); keep pairs >= threshold."""
+    sa = signatures.select(F.col("doc_id").alias("doc_a"), F.col("signature").alias("sig_a"))
+    sb = signatures.select(F.col("doc_id").alias("doc_b"), F.col("signature").alias("sig_b"))
+    equal = F.aggregate(
+        F.zip_with("sig_a", "sig_b", lambda x, y: F.when(x == y, 1).otherwise(0)), F.lit(0), lambda acc, v: acc + v
+    )
+    scored = (
+        pairs.join(sa, on="doc_a")
+        .join(sb, on="doc_b")
+        .select("doc_a", "doc_b", (equal / F.size("sig_a")).cast("double").alias("similarity"))
+    )
+    return scored if threshold is None else scored.where(F.col("similarity") >= threshold)
+
+
+def connected_components(edges: DataFrame, *, max_iterations: int = 50) -> DataFrame:
+    """``(doc_a, doc_b)`` edges -> ``(doc_id, component)`` where component is the smallest doc_id reachable.
+
+    Min-label propagation with pointer jumping; each round is checkpointed locally so the plan stays
+    short. Raises :class:`LakeprepError` if it has not converged after ``max_iterations`` rounds.
+    """
+    both = edges.select(F.col("doc_a").alias("src"), F.col("doc_b").alias("dst")).unionByName(
+        edges.select(F.col("doc_b").alias("src"), F.col("doc_a").alias("dst"))
+    )
+    both = both.localCheckpoint()
+    labels = (
+        both.groupBy(F.col("src").alias("doc_id"))
+        .agg(F.least(F.min("dst"), F.first("src")).alias("component"))
+        .localCheckpoint()
+    )
+    for round_ in range(1, max_iterations + 1):
+        # each node takes the smallest label among its neighbours' labels and its own
+        from_neighbours = both.join(labels.withColumnRenamed("doc_id", "src"), on="src").select(
+            F.col("dst").alias("doc_id"), "component"
+        )
+        proposed = labels.unionByName(from_neighbours).groupBy("doc_id").agg(F.min("component").alias("component"))
+        # pointer jumping: adopt the label of your label
+        jumped = (
+            proposed.alias("p")
+            .join(proposed.alias("q"), F.col("p.component") == F.col("q.doc_id"), "left")
+            .select(F.col("p.doc_id"), F.least("p.component", F.coalesce("q.component", "p.component")).alias("component"))
+            .localCheckpoint()
+        )
+        changed = jumped.join(labels, on=["doc_id", "component"], how="left_anti").count()
+        labels = jumped
+        if changed == 0:
+            log.info("connected components converged after %d rounds", round_)
+            return labels
+    raise LakeprepError(
+        f"connected components did not converge in {max_iterations} rounds; raise silver.dedup.max_cc_iterations"
+    )

@@ -1,0 +1,1 @@
+"""Pure-Python text kernels (no Spark): normalization and quality signals."""

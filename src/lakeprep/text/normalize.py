@@ -1,0 +1,83 @@
+"""Text normalization kernels (no Spark): HTML to structured text, Unicode and whitespace clean-up.
+
+HTML goes through trafilatura, which drops scripts, styles, navigation, footers and other boilerplate
+and keeps the structure as Markdown (``# heading`` lines, blank-line separated paragraphs, ``- `` list
+items), so the chunker can split at headings later. Measured on this machine (README): trafilatura
+4.4 MB/s, resiliparse 28 MB/s, inscriptis 19 MB/s per core on the same pages; only trafilatura keeps
+headings as headings and drops navigation, so it is the default and resiliparse is the fallback for
+pages trafilatura finds no main content in.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["NormalizeOptions", "html_to_text", "normalize_text", "normalize_document"]
+
+# C0/C1 control characters except tab and newline; plus zero-width and bidi formatting characters.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_FORMAT = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class NormalizeOptions:
+    """What :func:`normalize_text` does (all on by default)."""
+
+    unicode_form: str = "NFC"  # NFC | NFKC | none
+    strip_control: bool = True
+    collapse_whitespace: bool = True
+
+    def __post_init__(self) -> None:
+        if self.unicode_form not in ("NFC", "NFKC", "none"):
+            from lakeprep.errors import ConfigError
+
+            raise ConfigError("silver.normalize.unicode_form", f"{self.unicode_form!r} is not one of ['NFC', 'NFKC', 'none']")
+
+
+def html_to_text(html: str) -> str:
+    """Main text of an HTML page as Markdown-like text; ``""`` when the page has no text at all."""
+    import trafilatura
+
+    text = trafilatura.extract(
+        html,
+        output_format="markdown",
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        favor_recall=True,
+        deduplicate=False,
+        with_metadata=False,
+    )
+    if text and text.strip():
+        return text
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return extract_plain_text(html, main_content=False, preserve_formatting=True, list_bullets=True) or ""
+
+
+def normalize_text(text: str, options: NormalizeOptions = NormalizeOptions()) -> str:
+    """Unicode normal form, no control characters, tidy whitespace; paragraph breaks are kept."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if options.unicode_form != "none":
+        text = unicodedata.normalize(options.unicode_form, text)
+    if options.strip_control:
+        text = _FORMAT.sub("", _CONTROL.sub(" ", text))
+    if options.collapse_whitespace:
+        lines = []
+        for line in text.split("\n"):
+            body = line.lstrip(" \t")
+            indent = line[: len(line) - len(body)]  # leading indentation is kept (code, nested lists)
+            body = _SPACES.sub(" ", body).rstrip()
+            lines.append(indent + body if body else "")
+        text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+    return text
+
+
+def normalize_document(raw: str, fmt: str, options: NormalizeOptions = NormalizeOptions()) -> str:
+    """Bronze text of format ``fmt`` -> silver text."""
+    return normalize_text(html_to_text(raw) if fmt == "html" else raw, options)
