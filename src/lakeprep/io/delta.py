@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from typing import Any
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from lakeprep.errors import SparkSetupError, TableNotFoundError
@@ -25,6 +27,8 @@ __all__ = [
     "create_table_if_missing",
     "ddl_columns",
     "history",
+    "latest_version",
+    "merge_rows",
     "quote_path",
     "read_table",
     "table_exists",
@@ -171,6 +175,57 @@ def history(spark: SparkSession, path: str, *, name: str | None = None, with_row
             )
         )
     return out
+
+
+def latest_version(spark: SparkSession, path: str) -> int:
+    """The newest version of the Delta table at ``path``."""
+    return int(spark.sql(f"DESCRIBE HISTORY {quote_path(path)} LIMIT 1").first()["version"])
+
+
+def merge_rows(
+    spark: SparkSession,
+    path: str,
+    *,
+    upserts: DataFrame | None,
+    deletes: DataFrame | None,
+    keys: tuple[str, ...],
+    columns: list[str],
+    metadata: Mapping[str, Any],
+) -> int | None:
+    """One MERGE commit: upsert ``upserts`` by ``keys`` and delete rows whose keys are in ``deletes``.
+
+    Returns the new version, or None when there was nothing to do (no empty commit is made).
+    Runs through Spark SQL (``MERGE INTO``) so it also works over Spark Connect.
+    """
+    parts = []
+    if upserts is not None:
+        parts.append(upserts.select(*columns).withColumn("_op", F.lit("upsert")))
+    if deletes is not None:
+        parts.append(deletes.select(*keys).withColumn("_op", F.lit("delete")))
+    if not parts:
+        return None
+    source = parts[0]
+    for part in parts[1:]:
+        source = source.unionByName(part, allowMissingColumns=True)
+    if source.isEmpty():
+        return None
+    view = f"_lakeprep_merge_{uuid.uuid4().hex}"
+    source.createOrReplaceTempView(view)
+    on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    sets = ", ".join(f"t.`{c}` = s.`{c}`" for c in columns)
+    cols = ", ".join(f"`{c}`" for c in columns)
+    vals = ", ".join(f"s.`{c}`" for c in columns)
+    try:
+        with commit_metadata(spark, metadata):
+            spark.sql(
+                f"MERGE INTO {quote_path(path)} t USING {view} s ON {on} "
+                "WHEN MATCHED AND s._op = 'delete' THEN DELETE "
+                f"WHEN MATCHED THEN UPDATE SET {sets} "
+                f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({cols}) VALUES ({vals})"
+            )
+    finally:
+        spark.catalog.dropTempView(view)
+    return latest_version(spark, path)
 
 
 def _raise_if_delta_missing(exc: AnalysisException) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +31,7 @@ from pyspark.sql import functions as F
 
 from lakeprep.config import Config
 from lakeprep.logs import run_context
-from lakeprep.io.delta import commit_metadata, create_table_if_missing, quote_path, read_table
+from lakeprep.io.delta import commit_metadata, create_table_if_missing, latest_version, merge_rows, read_table
 from lakeprep.io.landing import format_of, list_landing, parse_landing_files, read_landing_files
 from lakeprep.schemas import BRONZE_DOCUMENTS, BRONZE_KEYS, QUARANTINE_BRONZE
 
@@ -279,51 +278,20 @@ def _merge_documents(
     metadata: Mapping[str, str],
 ) -> int | None:
     """One MERGE commit: upsert ``docs`` by key, delete rows of processed files that are no longer there."""
-    target = read_table(spark, path, name=BRONZE_TABLE)
-    stale = (
-        target.join(processed_paths, on="source_path", how="left_semi")
-        .select(*BRONZE_KEYS)
-        .join(docs.select(*BRONZE_KEYS), on=list(BRONZE_KEYS), how="left_anti")
-        if docs is not None
-        else target.join(processed_paths, on="source_path", how="left_semi").select(*BRONZE_KEYS)
+    previous = read_table(spark, path, name=BRONZE_TABLE).join(processed_paths, on="source_path", how="left_semi")
+    stale = previous.select(*BRONZE_KEYS)
+    if docs is not None:
+        stale = stale.join(docs.select(*BRONZE_KEYS), on=list(BRONZE_KEYS), how="left_anti")
+    return merge_rows(
+        spark, path, upserts=docs, deletes=stale, keys=BRONZE_KEYS, columns=BRONZE_DOCUMENTS.fieldNames(), metadata=metadata
     )
-    deletes = stale.withColumn("_op", F.lit("delete"))
-    source = (
-        docs.withColumn("_op", F.lit("upsert")).unionByName(deletes, allowMissingColumns=True)
-        if docs is not None
-        else deletes
-    )
-    if source.isEmpty():
-        return None  # nothing to insert or delete: no empty commit
-    view = f"_lakeprep_bronze_merge_{uuid.uuid4().hex}"
-    source.createOrReplaceTempView(view)
-    cols = BRONZE_DOCUMENTS.fieldNames()
-    on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in BRONZE_KEYS)
-    set_clause = ", ".join(f"t.`{c}` = s.`{c}`" for c in cols)
-    insert_cols = ", ".join(f"`{c}`" for c in cols)
-    insert_vals = ", ".join(f"s.`{c}`" for c in cols)
-    try:
-        with commit_metadata(spark, metadata):
-            spark.sql(
-                f"MERGE INTO {quote_path(path)} t USING {view} s ON {on} "
-                "WHEN MATCHED AND s._op = 'delete' THEN DELETE "
-                f"WHEN MATCHED THEN UPDATE SET {set_clause} "
-                f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({insert_cols}) VALUES ({insert_vals})"
-            )
-    finally:
-        spark.catalog.dropTempView(view)
-    return _latest_version(spark, path)
 
 
 def _append_quarantine(spark: SparkSession, rejects: DataFrame, path: str, *, metadata: Mapping[str, str]) -> int:
     """One append commit with every rejected file of this run."""
     with commit_metadata(spark, metadata):
         rejects.write.format("delta").mode("append").save(path)
-    return _latest_version(spark, path)
-
-
-def _latest_version(spark: SparkSession, path: str) -> int:
-    return int(spark.sql(f"DESCRIBE HISTORY {quote_path(path)} LIMIT 1").first()["version"])
+    return latest_version(spark, path)
 
 
 @contextlib.contextmanager

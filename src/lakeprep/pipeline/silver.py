@@ -1,0 +1,383 @@
+"""Silver: normalize, filter for quality, drop exact and near duplicates, incrementally.
+
+Each run processes only the bronze documents silver has not seen (a document is *seen* once it is in
+``silver.documents``, ``quarantine.silver``, or ``silver.dedup_clusters`` as a removed duplicate), and
+removes silver rows whose bronze document is gone (a changed file gets a new ``doc_id``):
+
+1. normalize + quality signals (``mapInPandas``); documents breaking a rule -> ``quarantine.silver``
+   with every reason;
+2. exact duplicates by ``content_hash`` of the normalized text, against this batch and against silver;
+   the kept document is the one already in silver, else the earliest ingested, then the smallest doc_id;
+3. near duplicates: MinHash signatures of the new documents only, LSH band join against this batch and
+   the persisted index (``silver.minhash_index``), verification by estimated Jaccard, connected
+   components; documents already in silver are never removed, otherwise the same keep rule applies.
+
+Commit order makes a crash safe to rerun: index, clusters and quarantine first, ``silver.documents``
+last (each one atomic MERGE/append carrying the run id). The index stores its MinHash parameters as a
+table property; a run with other parameters fails (``on_param_change: fail``) or rebuilds the index
+from the silver documents (``rebuild``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from lakeprep.config import Config, DedupConfig
+from lakeprep.dedup._kernels import lsh_params
+from lakeprep.dedup.minhash import candidate_pairs, connected_components, verify_pairs, with_minhash
+from lakeprep.errors import LakeprepError
+from lakeprep.io.delta import commit_metadata, create_table_if_missing, latest_version, merge_rows, quote_path, read_table
+from lakeprep.logs import run_context
+from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUALITY_SIGNAL_FIELDS, QUARANTINE_SILVER, SILVER_DOCUMENTS
+from lakeprep.text.transforms import normalize_documents
+
+__all__ = ["IndexParamsError", "SilverResult", "build_silver", "index_params"]
+
+log = logging.getLogger(__name__)
+
+BRONZE = "bronze.documents"
+DOCUMENTS = "silver.documents"
+QUARANTINE = "quarantine.silver"
+CLUSTERS = "silver.dedup_clusters"
+INDEX = "silver.minhash_index"
+_PARAMS_PROPERTY = "lakeprep.minhash.params"
+_SIGNALS = [f.name for f in QUALITY_SIGNAL_FIELDS]
+
+
+class IndexParamsError(LakeprepError):
+    """The persisted MinHash index was built with other parameters than the config asks for."""
+
+
+@dataclass(frozen=True)
+class SilverResult:
+    """What one silver run did."""
+
+    run_id: str
+    bronze_version: int
+    documents_new: int  # bronze documents silver had not seen
+    documents_removed_upstream: int  # silver rows whose bronze document is gone
+    quality_rejected: int
+    exact_duplicates: int
+    near_duplicates: int
+    documents_kept: int
+    reject_reasons: Mapping[str, int] = field(default_factory=dict)
+    near_cluster_sizes: Mapping[int, int] = field(default_factory=dict)  # cluster size -> clusters
+    versions: Mapping[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"silver run {self.run_id}: {self.documents_new} new bronze documents (bronze v{self.bronze_version}), "
+            f"{self.documents_removed_upstream} removed upstream",
+            f"  quality rejects: {self.quality_rejected}",
+        ]
+        for code, n in sorted(self.reject_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"    {code}: {n}")
+        lines += [
+            f"  exact duplicates: {self.exact_duplicates}",
+            f"  near duplicates:  {self.near_duplicates}"
+            + (
+                f" (clusters by size: {', '.join(f'{k}: {v}' for k, v in sorted(self.near_cluster_sizes.items()))})"
+                if self.near_cluster_sizes
+                else ""
+            ),
+            f"  kept:            {self.documents_kept}"
+            + (f" (silver.documents v{self.versions[DOCUMENTS]})" if DOCUMENTS in self.versions else ""),
+            f"  seconds:         {self.seconds:.1f}",
+        ]
+        return lines
+
+
+def index_params(cfg: DedupConfig, normalize: Mapping[str, object]) -> dict[str, object]:
+    """Everything a stored signature depends on: mixing signatures made with other values is wrong."""
+    bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
+    return {
+        "num_perm": cfg.num_perm,
+        "seed": cfg.seed,
+        "shingle_size": cfg.shingle_size,
+        "bands": bands,
+        "rows": rows,
+        "hash": "sha1_32",
+        "normalize": dict(normalize),
+    }
+
+
+def build_silver(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> SilverResult:
+    """Bring silver up to date with bronze (see the module docstring)."""
+    with run_context(run_id):
+        return _build(spark, cfg, run_id=run_id, started_at=started_at)
+
+
+def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> SilverResult:
+    t0 = time.monotonic()
+    dd = cfg.silver.dedup
+    paths = {name: cfg.storage.table_path(name) for name in (BRONZE, DOCUMENTS, QUARANTINE, CLUSTERS, INDEX)}
+    meta = {"run_id": run_id, "layer": "silver", "config": cfg.fingerprint()}
+    params = index_params(dd, _plain(cfg.silver.normalize))
+    bands, rows = int(params["bands"]), int(params["rows"])  # type: ignore[call-overload]
+
+    bronze_version = latest_version(spark, paths[BRONZE])
+    bronze = read_table(spark, paths[BRONZE], version=bronze_version, name=BRONZE)
+    meta["inputs"] = {BRONZE: bronze_version}  # type: ignore[assignment]
+    for name, schema in ((DOCUMENTS, SILVER_DOCUMENTS), (QUARANTINE, QUARANTINE_SILVER), (CLUSTERS, DEDUP_CLUSTERS)):
+        create_table_if_missing(spark, paths[name], schema, metadata={**meta, "table": name})
+    create_table_if_missing(
+        spark,
+        paths[INDEX],
+        MINHASH_INDEX,
+        metadata={**meta, "table": INDEX},
+        properties={_PARAMS_PROPERTY: json.dumps(params, sort_keys=True)},
+    )
+    _check_index_params(spark, cfg, paths, params, meta)
+
+    docs = read_table(spark, paths[DOCUMENTS], name=DOCUMENTS)
+    quarantine = read_table(spark, paths[QUARANTINE], name=QUARANTINE)
+    clusters = read_table(spark, paths[CLUSTERS], name=CLUSTERS)
+    seen = (
+        docs.select("doc_id")
+        .unionByName(quarantine.select("doc_id"))
+        .unionByName(clusters.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id"))
+        .distinct()
+    )
+    new = bronze.join(seen, on="doc_id", how="left_anti").persist(StorageLevel.MEMORY_AND_DISK)
+    gone = docs.select("doc_id").join(bronze.select("doc_id"), on="doc_id", how="left_anti").persist()
+    n_new, n_gone = new.count(), gone.count()
+    log.info("silver %s: %d new bronze documents, %d gone upstream (bronze v%d)", run_id, n_new, n_gone, bronze_version)
+    if n_new == 0 and n_gone == 0:
+        new.unpersist()
+        gone.unpersist()
+        return SilverResult(run_id, bronze_version, 0, 0, 0, 0, 0, 0, seconds=time.monotonic() - t0)
+
+    run_ts = F.lit(started_at).cast("timestamp")
+    cached: list[DataFrame] = [new, gone]
+    try:
+        normalized = new.transform(
+            normalize_documents(options=cfg.silver.normalize, thresholds=cfg.silver.quality)
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(normalized)
+        passed = normalized.where(F.size("quality_reasons") == 0).join(
+            new.select("doc_id", "source_path", "record_index", "record_id", "format", "attributes", "ingest_ts", "ingest_run_id"),
+            on="doc_id",
+        )
+        rejected = normalized.where(F.size("quality_reasons") > 0).join(new.select("doc_id", "source_path"), on="doc_id")
+
+        # -- exact duplicates ---------------------------------------------------------------------------
+        current = docs.join(gone, on="doc_id", how="left_anti")
+        exact_rows = _exact_duplicates(passed, current, enabled=dd.exact, run_id=run_id)
+        exact_rows = exact_rows.persist()
+        cached.append(exact_rows)
+        survivors = passed.join(exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id"), on="doc_id", how="left_anti")
+
+        # -- near duplicates ------------------------------------------------------------------------------
+        index = read_table(spark, paths[INDEX], name=INDEX).join(current.select("doc_id"), on="doc_id", how="left_semi")
+        sigs = survivors.transform(
+            with_minhash(num_perm=dd.num_perm, seed=dd.seed, shingle_size=dd.shingle_size, bands=bands, rows=rows)
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(sigs)
+        if dd.near:
+            near_rows = _near_duplicates(
+                survivors, sigs, index, current, threshold=dd.threshold if dd.verify else None, max_iter=dd.max_cc_iterations, run_id=run_id
+            ).persist()
+        else:
+            near_rows = spark.createDataFrame([], DEDUP_CLUSTERS)
+        cached.append(near_rows)
+        near_removed = near_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
+        kept = survivors.join(near_removed, on="doc_id", how="left_anti")
+
+        # -- counts for the summary (small aggregates only) --------------------------------------------
+        n_rejected = rejected.count()
+        reason_counts = {
+            r["code"]: r["n"]
+            for r in rejected.select(F.explode(F.transform("quality_reasons", lambda x: F.substring_index(x, ":", 1))).alias("code"))
+            .groupBy("code")
+            .agg(F.count(F.lit(1)).alias("n"))
+            .collect()
+        }
+        n_exact = exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).count()
+        n_near = near_removed.count()
+        n_kept = kept.count()
+        sizes = {
+            int(r["size"]): int(r["n"])
+            for r in near_rows.groupBy("cluster_id").agg(F.count(F.lit(1)).alias("size")).groupBy("size").agg(F.count(F.lit(1)).alias("n")).collect()
+        }
+
+        # -- writes: index, clusters, quarantine, then documents (see module docstring) ----------------
+        versions: dict[str, int] = {}
+        index_rows = sigs.join(kept.select("doc_id"), on="doc_id", how="left_semi").select(
+            "doc_id", "signature", "bands", F.lit(run_id).alias("silver_run_id")
+        )
+        v = merge_rows(
+            spark, paths[INDEX], upserts=index_rows, deletes=gone, keys=("doc_id",),
+            columns=MINHASH_INDEX.fieldNames(), metadata={**meta, "table": INDEX},
+        )
+        if v is not None:
+            versions[INDEX] = v
+        cluster_rows = exact_rows.unionByName(near_rows)
+        v = merge_rows(
+            spark, paths[CLUSTERS], upserts=cluster_rows, deletes=None, keys=("doc_id", "method"),
+            columns=DEDUP_CLUSTERS.fieldNames(), metadata={**meta, "table": CLUSTERS},
+        )
+        if v is not None:
+            versions[CLUSTERS] = v
+        if n_rejected:
+            q_rows = rejected.select(
+                "doc_id",
+                "source_path",
+                F.col("quality_reasons").alias("reject_reasons"),
+                *_SIGNALS,
+                F.lit(run_id).alias("silver_run_id"),
+                run_ts.alias("processed_ts"),
+            )
+            with commit_metadata(spark, {**meta, "table": QUARANTINE}):
+                q_rows.write.format("delta").mode("append").save(paths[QUARANTINE])
+            versions[QUARANTINE] = latest_version(spark, paths[QUARANTINE])
+        doc_rows = kept.select(*[F.lit(run_id).alias(c) if c == "silver_run_id" else F.col(c) for c in SILVER_DOCUMENTS.fieldNames()])
+        v = merge_rows(
+            spark, paths[DOCUMENTS], upserts=doc_rows, deletes=gone, keys=("doc_id",),
+            columns=SILVER_DOCUMENTS.fieldNames(), metadata={**meta, "table": DOCUMENTS},
+        )
+        if v is not None:
+            versions[DOCUMENTS] = v
+    finally:
+        for df in cached:
+            df.unpersist()
+
+    result = SilverResult(
+        run_id=run_id,
+        bronze_version=bronze_version,
+        documents_new=n_new,
+        documents_removed_upstream=n_gone,
+        quality_rejected=n_rejected,
+        exact_duplicates=n_exact,
+        near_duplicates=n_near,
+        documents_kept=n_kept,
+        reject_reasons=reason_counts,
+        near_cluster_sizes=sizes,
+        versions=versions,
+        seconds=time.monotonic() - t0,
+    )
+    log.info(
+        "silver %s: %d kept, %d quality rejects, %d exact and %d near duplicates, %.1fs",
+        run_id, n_kept, n_rejected, n_exact, n_near, result.seconds,
+    )
+    return result
+
+
+def _exact_duplicates(passed: DataFrame, current: DataFrame, *, enabled: bool, run_id: str) -> DataFrame:
+    """Cluster rows for documents sharing a content hash (with each other or with silver)."""
+    empty_cols = [F.lit(None).cast(f.dataType).alias(f.name) for f in DEDUP_CLUSTERS.fields]
+    if not enabled:
+        return passed.limit(0).select(*empty_cols)
+    existing = current.select("content_hash", "doc_id", F.lit(0).alias("_rank_existing"), "ingest_ts")
+    candidates = passed.select("content_hash", "doc_id", F.lit(1).alias("_rank_existing"), "ingest_ts")
+    pool = existing.unionByName(candidates)
+    # only hashes that a new document has and that occur more than once
+    dup_hashes = pool.join(candidates.select("content_hash").distinct(), on="content_hash", how="left_semi").groupBy(
+        "content_hash"
+    ).agg(F.count(F.lit(1)).alias("n")).where(F.col("n") > 1).select("content_hash")
+    members = pool.join(dup_hashes, on="content_hash", how="left_semi")
+    order = Window.partitionBy("content_hash").orderBy("_rank_existing", "ingest_ts", "doc_id")
+    ranked = members.withColumn("kept_doc_id", F.first("doc_id").over(order))
+    rows = ranked.where(F.col("_rank_existing") == 1).select(
+        "doc_id",
+        F.concat(F.lit("exact:"), F.col("content_hash")).alias("cluster_id"),
+        "kept_doc_id",
+        F.lit("exact").alias("method"),
+        F.lit(1.0).alias("similarity"),
+        F.lit(run_id).alias("silver_run_id"),
+    )
+    return rows
+
+
+def _near_duplicates(
+    survivors: DataFrame,
+    sigs: DataFrame,
+    index: DataFrame,
+    current: DataFrame,
+    *,
+    threshold: float | None,
+    max_iter: int,
+    run_id: str,
+) -> DataFrame:
+    """Cluster rows for new documents in near-duplicate components (kept doc included)."""
+    pairs = candidate_pairs(sigs, index)
+    all_sigs = sigs.select("doc_id", "signature").unionByName(index.select("doc_id", "signature"))
+    edges = verify_pairs(pairs, all_sigs, threshold=threshold).persist()
+    if edges.isEmpty():
+        edges.unpersist()
+        return survivors.limit(0).select(*[F.lit(None).cast(f.dataType).alias(f.name) for f in DEDUP_CLUSTERS.fields])
+    try:
+        components = connected_components(edges.select("doc_a", "doc_b"), max_iterations=max_iter)
+        info = survivors.select("doc_id", "ingest_ts", F.lit(1).alias("_rank_existing")).unionByName(
+            current.select("doc_id", "ingest_ts", F.lit(0).alias("_rank_existing"))
+        )
+        members = components.join(info, on="doc_id")
+        order = Window.partitionBy("component").orderBy("_rank_existing", "ingest_ts", "doc_id")
+        ranked = members.withColumn("kept_doc_id", F.first("doc_id").over(order))
+        # similarity of each member: its best verified edge
+        best = (
+            edges.select(F.col("doc_a").alias("doc_id"), "similarity")
+            .unionByName(edges.select(F.col("doc_b").alias("doc_id"), "similarity"))
+            .groupBy("doc_id")
+            .agg(F.max("similarity").alias("similarity"))
+        )
+        rows = (
+            ranked.where(F.col("_rank_existing") == 1)
+            .join(best, on="doc_id", how="left")
+            .select(
+                "doc_id",
+                F.concat(F.lit("near:"), F.col("component")).alias("cluster_id"),
+                "kept_doc_id",
+                F.lit("near").alias("method"),
+                F.coalesce("similarity", F.lit(1.0)).alias("similarity"),
+                F.lit(run_id).alias("silver_run_id"),
+            )
+            .localCheckpoint()
+        )
+    finally:
+        edges.unpersist()
+    return rows
+
+
+def _check_index_params(
+    spark: SparkSession, cfg: Config, paths: Mapping[str, str], params: Mapping[str, object], meta: Mapping[str, object]
+) -> None:
+    props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(paths[INDEX])}").collect()}
+    stored = json.loads(props.get(_PARAMS_PROPERTY, "{}"))
+    if stored == json.loads(json.dumps(params, sort_keys=True)):
+        return
+    diff = {k: (stored.get(k), params.get(k)) for k in sorted(set(stored) | set(params)) if stored.get(k) != params.get(k)}
+    if cfg.silver.dedup.on_param_change == "fail":
+        raise IndexParamsError(
+            f"silver.minhash_index was built with other MinHash parameters (stored, configured): {diff}. "
+            "Mixing signatures would silently miss duplicates. Set silver.dedup.on_param_change=rebuild to "
+            "recompute the index from silver.documents, or go back to the stored parameters."
+        )
+    log.warning("rebuilding silver.minhash_index: parameters changed %s", diff)
+    dd = cfg.silver.dedup
+    docs = read_table(spark, paths[DOCUMENTS], name=DOCUMENTS)
+    rebuilt = docs.transform(
+        with_minhash(num_perm=dd.num_perm, seed=dd.seed, shingle_size=dd.shingle_size, bands=int(params["bands"]), rows=int(params["rows"]))  # type: ignore[call-overload]
+    ).select("doc_id", "signature", "bands", F.lit(str(meta["run_id"])).alias("silver_run_id"))
+    with commit_metadata(spark, {**meta, "table": INDEX, "rebuild": True}):
+        rebuilt.write.format("delta").mode("overwrite").option("overwriteSchema", "false").save(paths[INDEX])
+    with commit_metadata(spark, {**meta, "table": INDEX, "rebuild": True}):
+        spark.sql(
+            f"ALTER TABLE {quote_path(paths[INDEX])} SET TBLPROPERTIES "
+            f"('{_PARAMS_PROPERTY}' = '{json.dumps(params, sort_keys=True)}')"
+        )
+
+
+def _plain(obj: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(obj)  # type: ignore[call-overload]
