@@ -11,6 +11,7 @@ pages trafilatura finds no main content in.
 from __future__ import annotations
 
 import re
+import textwrap
 import unicodedata
 from dataclasses import dataclass
 
@@ -74,7 +75,8 @@ def normalize_text(text: str, options: NormalizeOptions = NormalizeOptions()) ->
             indent = line[: len(line) - len(body)]  # leading indentation is kept (code, nested lists)
             body = _SPACES.sub(" ", body).rstrip()
             lines.append(indent + body if body else "")
-        text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+        # indentation common to every line is removed; relative indentation (code, nested lists) is kept
+        text = textwrap.dedent(_BLANK_LINES.sub("\n\n", "\n".join(lines))).strip("\n")
     return text
 
 
