@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	rm -rf .stamps && mkdir -p .stamps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m lakeprep.tokenizers
 	touch $@
 

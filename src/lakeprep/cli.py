@@ -17,7 +17,13 @@ from lakeprep.logs import configure_logging
 
 __all__ = ["main", "TABLE_ALIASES"]
 
-TABLE_ALIASES = {"bronze": "bronze.documents", "quarantine": "quarantine.bronze"}
+TABLE_ALIASES = {
+    "bronze": "bronze.documents",
+    "quarantine": "quarantine.bronze",
+    "silver": "silver.documents",
+    "clusters": "silver.dedup_clusters",
+    "index": "silver.minhash_index",
+}
 
 
 def _parser() -> argparse.ArgumentParser:

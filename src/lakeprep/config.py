@@ -31,6 +31,7 @@ __all__ = [
     "BronzeConfig",
     "Config",
     "DedupConfig",
+    "PiiConfig",
     "SilverConfig",
     "JsonlConfig",
     "RunConfig",
@@ -164,7 +165,11 @@ class DedupConfig:
     num_perm: int = 128
     shingle_size: int = 5  # words per shingle
     seed: int = 1  # permutation seed (datasketch's default is 1)
-    verify: bool = True  # keep only candidate pairs whose estimated Jaccard >= threshold
+    # LSH bands/rows minimise fp_weight * P(false candidate) + fn_weight * P(missed pair), as datasketch's
+    # MinHashLSH(weights=...). Candidates are verified, so missing a pair costs more than checking one.
+    false_positive_weight: float = 0.02
+    false_negative_weight: float = 0.98
+    verify: str = "exact"  # exact (Jaccard of the shingle sets) | estimated (from signatures) | none
     on_param_change: str = "fail"  # fail | rebuild: what to do when the stored index has other parameters
     max_cc_iterations: int = 50
 
@@ -177,10 +182,51 @@ class DedupConfig:
             raise ConfigError("silver.dedup.shingle_size", f"must be between 1 and 32, got {self.shingle_size}")
         if self.seed < 0:
             raise ConfigError("silver.dedup.seed", f"must be >= 0, got {self.seed}")
+        if self.verify not in ("exact", "estimated", "none"):
+            raise ConfigError("silver.dedup.verify", f"{self.verify!r} is not one of ['exact', 'estimated', 'none']")
+        for name in ("false_positive_weight", "false_negative_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"silver.dedup.{name}", f"must be between 0 and 1, got {getattr(self, name)}")
+        if abs(self.false_positive_weight + self.false_negative_weight - 1.0) > 1e-9:
+            raise ConfigError("silver.dedup.false_positive_weight", "false_positive_weight + false_negative_weight must be 1")
         if self.on_param_change not in ("fail", "rebuild"):
             raise ConfigError("silver.dedup.on_param_change", f"{self.on_param_change!r} is not one of ['fail', 'rebuild']")
         if self.max_cc_iterations < 1:
             raise ConfigError("silver.dedup.max_cc_iterations", "must be >= 1")
+
+
+_PII_TYPES = (
+    "EMAIL", "PHONE", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "IBAN", "PRIVATE_KEY", "AWS_ACCESS_KEY",
+    "GITHUB_TOKEN", "GITLAB_TOKEN", "SLACK_TOKEN", "JWT", "URL_CREDENTIALS", "SECRET",
+)  # fmt: skip  (lakeprep.pii._kernels.PII_TYPES; a test keeps the two equal)
+_PII_ACTIONS = ("mask", "pseudonymize", "keep")
+
+
+@dataclass(frozen=True)
+class PiiConfig:
+    """PII detection and masking in silver (after normalization, before quality and dedup)."""
+
+    enabled: bool = True
+    types: tuple[str, ...] = _PII_TYPES
+    default_action: str = "mask"  # mask -> <EMAIL>; pseudonymize -> <EMAIL_3f9a...> (keyed HMAC); keep
+    actions: Mapping[str, str] = field(default_factory=dict)  # per type, e.g. {IP_ADDRESS: keep}
+    pseudonym_key_env: str = "LAKEPREP_PII_KEY"  # environment variable holding the HMAC key
+    phone_regions: tuple[str, ...] = ("US", "GB")  # national numbers are validated for these regions
+
+    def __post_init__(self) -> None:
+        for t in self.types:
+            if t not in _PII_TYPES:
+                raise ConfigError("silver.pii.types", f"{t!r} is not one of {list(_PII_TYPES)}")
+        if self.default_action not in _PII_ACTIONS:
+            raise ConfigError("silver.pii.default_action", f"{self.default_action!r} is not one of {list(_PII_ACTIONS)}")
+        for t, action in self.actions.items():
+            if t not in _PII_TYPES:
+                raise ConfigError(f"silver.pii.actions.{t}", f"unknown type; one of {list(_PII_TYPES)}")
+            if action not in _PII_ACTIONS:
+                raise ConfigError(f"silver.pii.actions.{t}", f"{action!r} is not one of {list(_PII_ACTIONS)}")
+        for region in self.phone_regions:
+            if not re.fullmatch(r"[A-Z]{2}", region):
+                raise ConfigError("silver.pii.phone_regions", f"{region!r} is not a two-letter region code like US")
 
 
 @dataclass(frozen=True)
@@ -190,6 +236,7 @@ class SilverConfig:
     normalize: NormalizeOptions = field(default_factory=NormalizeOptions)
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    pii: PiiConfig = field(default_factory=PiiConfig)
 
 
 @dataclass(frozen=True)
@@ -307,6 +354,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
             raise ConfigError(key, f"must be a number, got {value!r}")
         return float(value)
     if tp is str:
+        if isinstance(value, bool) and key.startswith("spark.conf."):
+            return "true" if value else "false"  # Spark settings are strings; YAML reads `false` as a bool
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)  # e.g. spark.conf values written as numbers
         if not isinstance(value, str):

@@ -7,6 +7,7 @@ from pyspark.sql.types import (
     DoubleType,
     IntegerType,
     LongType,
+    MapType,
     StringType,
     StructField,
     StructType,
@@ -18,7 +19,6 @@ __all__ = [
     "BRONZE_KEYS",
     "DEDUP_CLUSTERS",
     "MINHASH_INDEX",
-    "NORMALIZED_DOC",
     "PARSED_FILE",
     "QUALITY_SIGNAL_FIELDS",
     "QUARANTINE_BRONZE",
@@ -90,17 +90,6 @@ QUALITY_SIGNAL_FIELDS = [
     StructField("ellipsis_line_fraction", DoubleType(), False),
 ]
 
-# What the normalize step (mapInPandas) emits per bronze document.
-NORMALIZED_DOC = StructType(
-    [
-        StructField("doc_id", StringType(), False),
-        StructField("text", StringType(), False),  # normalized
-        StructField("content_hash", StringType(), False),  # sha256 of the normalized text
-        *QUALITY_SIGNAL_FIELDS,
-        StructField("quality_reasons", ArrayType(StringType(), False), False),
-    ]
-)
-
 SILVER_DOCUMENTS = StructType(
     [
         StructField("doc_id", StringType(), False),
@@ -111,6 +100,7 @@ SILVER_DOCUMENTS = StructType(
         StructField("text", StringType(), False),  # normalized; HTML extracted to Markdown-like text
         StructField("content_hash", StringType(), False),
         *QUALITY_SIGNAL_FIELDS,
+        StructField("pii_counts", MapType(StringType(), IntegerType(), False), False),  # PII spans masked, by type
         StructField("attributes", StringType(), True),
         StructField("ingest_ts", TimestampType(), False),  # from bronze: decides which duplicate is kept
         StructField("ingest_run_id", StringType(), False),
@@ -125,6 +115,7 @@ QUARANTINE_SILVER = StructType(
         StructField("source_path", StringType(), False),
         StructField("reject_reasons", ArrayType(StringType(), False), False),
         *QUALITY_SIGNAL_FIELDS,
+        StructField("pii_counts", MapType(StringType(), IntegerType(), False), False),
         StructField("silver_run_id", StringType(), False),
         StructField("processed_ts", TimestampType(), False),
     ]

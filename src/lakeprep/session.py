@@ -38,6 +38,8 @@ _LOCAL_DEFAULTS: Mapping[str, str] = {
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.session.timeZone": "UTC",
     "spark.databricks.delta.schema.autoMerge.enabled": "false",
+    # Delta rebuilds table state with 50 partitions by default: far too many tasks for small local tables.
+    "spark.databricks.delta.snapshotPartitions": "4",
 }
 
 

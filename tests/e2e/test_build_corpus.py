@@ -54,6 +54,8 @@ def test_spark_submit_builds_bronze_and_history_shows_the_run(sample_landing: Pa
     assert "bronze run e2e-run-1: 14 files seen in landing" in submit.stdout
     assert "ingested:    10 files -> 13 documents" in submit.stdout
     assert "quarantined: 4 files" in submit.stdout
+    assert "silver run e2e-run-1: 13 new bronze documents" in submit.stdout
+    assert "kept:            10 (silver.documents v1)" in submit.stdout
     # spark-submit merges the driver's stderr into stdout; its --master wins over the config's
     assert "lakeprep.session: spark session: master=local[2]" in submit.stdout
 

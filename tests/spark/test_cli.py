@@ -25,6 +25,7 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
     assert main(["build", "--config", str(conf), "-q"]) == 0
     out = capsys.readouterr().out
     assert "14 files seen in landing" in out and "quarantined: 4 files" in out and "empty_file: 1" in out
+    assert "exact duplicates: 1" in out and "near duplicates:  1" in out and "kept:            10" in out
     run_id = out.split("bronze run ", 1)[1].split(":", 1)[0]
 
     assert main(["build", "--config", str(conf), "-q"]) == 0
@@ -46,6 +47,10 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
     assert main(["status", "--config", str(conf), "-q"]) == 0
     status = capsys.readouterr().out
     assert any(line.split()[:3] == ["bronze.documents", "1", "13"] for line in status.splitlines())
+    assert any(line.split()[:3] == ["silver.documents", "1", "10"] for line in status.splitlines())
+
+    assert main(["history", "clusters", "--config", str(conf), "-q"]) == 0
+    assert "silver.dedup_clusters" in capsys.readouterr().out
 
 
 def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,5 +61,5 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captu
     assert "config key 'bronze.landng': unknown key" in err and "Traceback" not in err
     good = tmp_path / "good.yaml"
     good.write_text("{}")
-    assert main(["history", "silver", "--config", str(good)]) == 2
-    assert "unknown table 'silver'" in capsys.readouterr().err
+    assert main(["history", "gold", "--config", str(good)]) == 2
+    assert "unknown table 'gold'" in capsys.readouterr().err

@@ -8,10 +8,10 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.dedup._kernels import minhash_signatures, shingles
-from lakeprep.dedup.minhash import candidate_pairs, connected_components, verify_pairs, with_minhash
+from lakeprep.dedup.minhash import candidate_pairs, connected_components, verify_pairs, verify_pairs_exact, with_minhash
 from lakeprep.text.normalize import NormalizeOptions
 from lakeprep.text.quality import QualityThresholds
-from lakeprep.text.transforms import normalize_documents
+from lakeprep.text.transforms import normalize_texts, score_documents
 
 TEXT = (
     "Spark plans a whole query before it runs it, so it can reorder filters and prune columns and pick a join "
@@ -29,7 +29,8 @@ def test_normalize_documents_transform(spark: SparkSession) -> None:
         ],
         "doc_id string, text string, format string",
     )
-    out = df.transform(normalize_documents(options=NormalizeOptions(), thresholds=QualityThresholds()))
+    out = df.transform(normalize_texts(options=NormalizeOptions())).transform(score_documents(thresholds=QualityThresholds()))
+    assert out.columns[:3] == ["doc_id", "text", "format"] and "word_count" in out.columns
     actual = out.select("doc_id", "text", F.transform("quality_reasons", lambda r: F.substring_index(r, ":", 1)).alias("codes"))
     expected = spark.createDataFrame(
         [
@@ -91,3 +92,14 @@ def test_connected_components_chain_and_separate_groups(spark: SparkSession) -> 
         [(n, "a") for n in "abcdef"] + [(n, "x") for n in "xyz"], "doc_id string, component string"
     )
     assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_exact_verification_uses_the_shingle_sets(spark: SparkSession) -> None:
+    texts = spark.createDataFrame(
+        [("a", "one two three four five six"), ("b", "one two three four five seven"), ("c", "nothing in common here at all")],
+        "doc_id string, text string",
+    )
+    pairs = spark.createDataFrame([("a", "b"), ("a", "c")], "doc_a string, doc_b string")
+    out = verify_pairs_exact(pairs, texts, threshold=0.5, shingle_size=2)
+    # 2-shingles: a and b share 4 of 6 distinct shingles
+    assert [(r["doc_a"], r["doc_b"], round(r["similarity"], 4)) for r in out.collect()] == [("a", "b", round(4 / 6, 4))]

@@ -72,9 +72,9 @@ def test_sample_corpus_through_silver(spark: SparkSession, sample_landing: Path,
 
     index = table(spark, cfg, "silver.minhash_index")
     assert _ids(index) == _ids(docs)
-    assert {len(r["signature"]) for r in index.collect()} == {128} and {len(r["bands"]) for r in index.collect()} == {9}
+    assert {len(r["signature"]) for r in index.collect()} == {128} and {len(r["bands"]) for r in index.collect()} == {17}
     props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(cfg.storage.table_path('silver.minhash_index'))}").collect()}
-    assert json.loads(props["lakeprep.minhash.params"])["bands"] == 9
+    assert json.loads(props["lakeprep.minhash.params"])["bands"] == 17
     for name in SILVER_TABLES:
         assert {e.run_id for e in history(spark, cfg.storage.table_path(name), with_row_counts=False)} == {result.run_id}
 

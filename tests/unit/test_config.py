@@ -104,3 +104,21 @@ def test_fingerprint_is_stable_and_sensitive() -> None:
     assert a.fingerprint() == Config().fingerprint()
     b = config_from_mapping(apply_overrides({}, ["run.seed=7"]))
     assert a.fingerprint() != b.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("silver.dedup.threshold=1.0", "silver.dedup.threshold"),
+        ("silver.dedup.verify=maybe", "silver.dedup.verify"),
+        ("silver.dedup.false_positive_weight=0.5", "silver.dedup.false_positive_weight"),
+        ("silver.dedup.on_param_change=ignore", "silver.dedup.on_param_change"),
+        ("silver.normalize.unicode_form=NFD", "silver.normalize.unicode_form"),
+        ("silver.quality.min_alpha_word_fraction=2", "silver.quality.min_alpha_word_fraction"),
+        ("silver.dedup.num_perm=4", "silver.dedup.num_perm"),
+    ],
+)
+def test_silver_settings_are_validated(override: str, key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_mapping(apply_overrides({}, [override]))
+    assert err.value.key == key

@@ -86,3 +86,16 @@ def test_estimated_jaccard_tracks_true_jaccard() -> None:
     true = len(set(a) & set(b)) / len(set(a) | set(b))
     sig = minhash_signatures([a, b], num_perm=256, seed=1)
     assert abs(estimated_jaccard(sig[0], sig[1]) - true) < 0.1
+
+
+def test_exact_jaccard() -> None:
+    from lakeprep.dedup._kernels import jaccard
+
+    assert jaccard([b"a", b"b"], [b"b", b"c"]) == 1 / 3
+    assert jaccard([], []) == 1.0 and jaccard([b"a"], []) == 0.0
+
+
+def test_recall_oriented_weights_catch_pairs_at_the_threshold() -> None:
+    bands, rows = lsh_params(0.8, 128, 0.02, 0.98)
+    assert (bands, rows) == (17, 7)
+    assert 1 - (1 - 0.8**rows) ** bands > 0.98  # a pair at J=0.8 becomes a candidate 98% of the time

@@ -23,6 +23,7 @@ __all__ = [
     "MERSENNE_PRIME",
     "band_hashes",
     "estimated_jaccard",
+    "jaccard",
     "lsh_params",
     "minhash_signatures",
     "permutations",
@@ -146,6 +147,13 @@ def band_hashes(signatures: np.ndarray, *, bands: int, rows: int) -> np.ndarray:
             digest = hashlib.blake2b(row[j * rows : (j + 1) * rows].tobytes(), digest_size=8, salt=j.to_bytes(8, "little")).digest()
             out[i, j] = int.from_bytes(digest, "little", signed=True)
     return out
+
+
+def jaccard(a: Sequence[bytes], b: Sequence[bytes]) -> float:
+    """Exact Jaccard similarity of two shingle collections (two empty ones are identical)."""
+    sa, sb = set(a), set(b)
+    union = len(sa | sb)
+    return 1.0 if union == 0 else len(sa & sb) / union
 
 
 def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:

@@ -16,10 +16,10 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakeprep.dedup._kernels import band_hashes, minhash_signatures, shingles
+from lakeprep.dedup._kernels import band_hashes, jaccard, minhash_signatures, shingles
 from lakeprep.errors import LakeprepError
 
-__all__ = ["candidate_pairs", "connected_components", "verify_pairs", "with_minhash"]
+__all__ = ["candidate_pairs", "connected_components", "verify_pairs", "verify_pairs_exact", "with_minhash"]
 
 log = logging.getLogger(__name__)
 
@@ -89,36 +89,55 @@ def verify_pairs(pairs: DataFrame, signatures: DataFrame, *, threshold: float | 
     return scored if threshold is None else scored.where(F.col("similarity") >= threshold)
 
 
+def verify_pairs_exact(pairs: DataFrame, texts: DataFrame, *, threshold: float, shingle_size: int) -> DataFrame:
+    """Add ``similarity`` (exact Jaccard of the two documents' shingle sets); keep pairs >= threshold.
+
+    ``texts`` has ``doc_id`` and ``text``. Only candidate pairs are scored, so the cost follows the
+    number of candidates, not the corpus size squared.
+    """
+    ta = texts.select(F.col("doc_id").alias("doc_a"), F.col("text").alias("text_a"))
+    tb = texts.select(F.col("doc_id").alias("doc_b"), F.col("text").alias("text_b"))
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            sims = [
+                jaccard(shingles(a, shingle_size), shingles(b, shingle_size))
+                for a, b in zip(batch["text_a"], batch["text_b"])
+            ]
+            yield pd.DataFrame({"doc_a": batch["doc_a"].values, "doc_b": batch["doc_b"].values, "similarity": sims})
+
+    scored = pairs.join(ta, on="doc_a").join(tb, on="doc_b").mapInPandas(
+        run, schema="doc_a string, doc_b string, similarity double"
+    )
+    return scored.where(F.col("similarity") >= threshold)
+
+
 def connected_components(edges: DataFrame, *, max_iterations: int = 50) -> DataFrame:
     """``(doc_a, doc_b)`` edges -> ``(doc_id, component)`` where component is the smallest doc_id reachable.
 
-    Min-label propagation with pointer jumping; each round is checkpointed locally so the plan stays
-    short. Raises :class:`LakeprepError` if it has not converged after ``max_iterations`` rounds.
+    Min-label propagation: each round every node takes the smallest label among its own and its
+    neighbours'; it converges in as many rounds as the largest cluster's diameter (near-duplicate
+    clusters are small and dense). Each round is one Spark job, locally checkpointed so the plan does not
+    grow; no self-join of a checkpointed frame is made (Spark cannot rewrite those). Raises
+    :class:`LakeprepError` if it has not converged after ``max_iterations`` rounds.
     """
-    both = edges.select(F.col("doc_a").alias("src"), F.col("doc_b").alias("dst")).unionByName(
-        edges.select(F.col("doc_b").alias("src"), F.col("doc_a").alias("dst"))
-    )
-    both = both.localCheckpoint()
-    labels = (
-        both.groupBy(F.col("src").alias("doc_id"))
-        .agg(F.least(F.min("dst"), F.first("src")).alias("component"))
+    both = (
+        edges.select(F.col("doc_a").alias("src"), F.col("doc_b").alias("dst"))
+        .unionByName(edges.select(F.col("doc_b").alias("src"), F.col("doc_a").alias("dst")))
         .localCheckpoint()
     )
+    labels = both.groupBy(F.col("src").alias("doc_id")).agg(F.least(F.min("dst"), F.first("src")).alias("component")).localCheckpoint()
     for round_ in range(1, max_iterations + 1):
-        # each node takes the smallest label among its neighbours' labels and its own
-        from_neighbours = both.join(labels.withColumnRenamed("doc_id", "src"), on="src").select(
-            F.col("dst").alias("doc_id"), "component"
+        from_neighbours = both.join(labels.select(F.col("doc_id").alias("src"), F.col("component").alias("label")), on="src").select(
+            F.col("dst").alias("doc_id"), F.col("label")
         )
-        proposed = labels.unionByName(from_neighbours).groupBy("doc_id").agg(F.min("component").alias("component"))
-        # pointer jumping: adopt the label of your label
-        jumped = (
-            proposed.alias("p")
-            .join(proposed.alias("q"), F.col("p.component") == F.col("q.doc_id"), "left")
-            .select(F.col("p.doc_id"), F.least("p.component", F.coalesce("q.component", "p.component")).alias("component"))
+        proposed = (
+            labels.join(from_neighbours.groupBy("doc_id").agg(F.min("label").alias("label")), on="doc_id")
+            .select("doc_id", F.least("component", "label").alias("component"), (F.col("label") < F.col("component")).alias("_changed"))
             .localCheckpoint()
         )
-        changed = jumped.join(labels, on=["doc_id", "component"], how="left_anti").count()
-        labels = jumped
+        changed = proposed.where("_changed").count()
+        labels = proposed.drop("_changed")
         if changed == 0:
             log.info("connected components converged after %d rounds", round_)
             return labels

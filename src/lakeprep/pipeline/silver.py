@@ -4,8 +4,9 @@ Each run processes only the bronze documents silver has not seen (a document is 
 ``silver.documents``, ``quarantine.silver``, or ``silver.dedup_clusters`` as a removed duplicate), and
 removes silver rows whose bronze document is gone (a changed file gets a new ``doc_id``):
 
-1. normalize + quality signals (``mapInPandas``); documents breaking a rule -> ``quarantine.silver``
-   with every reason;
+1. normalize, mask PII (typed placeholders or keyed pseudonyms, ``pii_counts`` per document), then
+   quality signals (pandas UDFs); documents breaking a rule -> ``quarantine.silver`` with every reason
+   and no text, so no raw PII leaves bronze;
 2. exact duplicates by ``content_hash`` of the normalized text, against this batch and against silver;
    the kept document is the one already in silver, else the earliest ingested, then the smallest doc_id;
 3. near duplicates: MinHash signatures of the new documents only, LSH band join against this batch and
@@ -33,12 +34,19 @@ from pyspark.sql import functions as F
 
 from lakeprep.config import Config, DedupConfig
 from lakeprep.dedup._kernels import lsh_params
-from lakeprep.dedup.minhash import candidate_pairs, connected_components, verify_pairs, with_minhash
+from lakeprep.dedup.minhash import (
+    candidate_pairs,
+    connected_components,
+    verify_pairs,
+    verify_pairs_exact,
+    with_minhash,
+)
 from lakeprep.errors import LakeprepError
 from lakeprep.io.delta import commit_metadata, create_table_if_missing, latest_version, merge_rows, quote_path, read_table
 from lakeprep.logs import run_context
 from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUALITY_SIGNAL_FIELDS, QUARANTINE_SILVER, SILVER_DOCUMENTS
-from lakeprep.text.transforms import normalize_documents
+from lakeprep.pii.mask import mask_pii, pseudonym_key
+from lakeprep.text.transforms import normalize_texts, score_documents
 
 __all__ = ["IndexParamsError", "SilverResult", "build_silver", "index_params"]
 
@@ -70,6 +78,7 @@ class SilverResult:
     near_duplicates: int
     documents_kept: int
     reject_reasons: Mapping[str, int] = field(default_factory=dict)
+    pii_counts: Mapping[str, int] = field(default_factory=dict)  # PII spans masked, by type
     near_cluster_sizes: Mapping[int, int] = field(default_factory=dict)  # cluster size -> clusters
     versions: Mapping[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -82,6 +91,10 @@ class SilverResult:
         ]
         for code, n in sorted(self.reject_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {code}: {n}")
+        lines.append(
+            "  PII masked:      "
+            + (", ".join(f"{k}: {v}" for k, v in sorted(self.pii_counts.items())) if self.pii_counts else "none found")
+        )
         lines += [
             f"  exact duplicates: {self.exact_duplicates}",
             f"  near duplicates:  {self.near_duplicates}"
@@ -99,7 +112,7 @@ class SilverResult:
 
 def index_params(cfg: DedupConfig, normalize: Mapping[str, object]) -> dict[str, object]:
     """Everything a stored signature depends on: mixing signatures made with other values is wrong."""
-    bands, rows = lsh_params(cfg.threshold, cfg.num_perm)
+    bands, rows = lsh_params(cfg.threshold, cfg.num_perm, cfg.false_positive_weight, cfg.false_negative_weight)
     return {
         "num_perm": cfg.num_perm,
         "seed": cfg.seed,
@@ -125,6 +138,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
     params = index_params(dd, _plain(cfg.silver.normalize))
     bands, rows = int(params["bands"]), int(params["rows"])  # type: ignore[call-overload]
 
+    pii_key = pseudonym_key(cfg.silver.pii)  # fails before any work if pseudonyms are asked for without a key
     bronze_version = latest_version(spark, paths[BRONZE])
     bronze = read_table(spark, paths[BRONZE], version=bronze_version, name=BRONZE)
     meta["inputs"] = {BRONZE: bronze_version}  # type: ignore[assignment]
@@ -160,15 +174,16 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
     run_ts = F.lit(started_at).cast("timestamp")
     cached: list[DataFrame] = [new, gone]
     try:
-        normalized = new.transform(
-            normalize_documents(options=cfg.silver.normalize, thresholds=cfg.silver.quality)
-        ).persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(normalized)
-        passed = normalized.where(F.size("quality_reasons") == 0).join(
-            new.select("doc_id", "source_path", "record_index", "record_id", "format", "attributes", "ingest_ts", "ingest_run_id"),
-            on="doc_id",
+        normalized = (
+            new.select("doc_id", "source_path", "record_index", "record_id", "format", "text", "attributes", "ingest_ts", "ingest_run_id")
+            .transform(normalize_texts(options=cfg.silver.normalize))
+            .transform(mask_pii(cfg=cfg.silver.pii, key=pii_key))
+            .transform(score_documents(thresholds=cfg.silver.quality))
+            .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        rejected = normalized.where(F.size("quality_reasons") > 0).join(new.select("doc_id", "source_path"), on="doc_id")
+        cached.append(normalized)
+        passed = normalized.where(F.size("quality_reasons") == 0)
+        rejected = normalized.where(F.size("quality_reasons") > 0)
 
         # -- exact duplicates ---------------------------------------------------------------------------
         current = docs.join(gone, on="doc_id", how="left_anti")
@@ -184,14 +199,13 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         ).persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(sigs)
         if dd.near:
-            near_rows = _near_duplicates(
-                survivors, sigs, index, current, threshold=dd.threshold if dd.verify else None, max_iter=dd.max_cc_iterations, run_id=run_id
-            ).persist()
+            near_rows = _near_duplicates(survivors, sigs, index, current, dd=dd, run_id=run_id).persist()
         else:
             near_rows = spark.createDataFrame([], DEDUP_CLUSTERS)
         cached.append(near_rows)
         near_removed = near_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
-        kept = survivors.join(near_removed, on="doc_id", how="left_anti")
+        kept = survivors.join(near_removed, on="doc_id", how="left_anti").persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(kept)
 
         # -- counts for the summary (small aggregates only) --------------------------------------------
         n_rejected = rejected.count()
@@ -201,6 +215,10 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
             .groupBy("code")
             .agg(F.count(F.lit(1)).alias("n"))
             .collect()
+        }
+        pii_counts = {
+            r["type"]: int(r["n"])
+            for r in normalized.select(F.explode("pii_counts").alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n")).collect()
         }
         n_exact = exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).count()
         n_near = near_removed.count()
@@ -234,6 +252,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
                 "source_path",
                 F.col("quality_reasons").alias("reject_reasons"),
                 *_SIGNALS,
+                "pii_counts",
                 F.lit(run_id).alias("silver_run_id"),
                 run_ts.alias("processed_ts"),
             )
@@ -261,6 +280,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         near_duplicates=n_near,
         documents_kept=n_kept,
         reject_reasons=reason_counts,
+        pii_counts=pii_counts,
         near_cluster_sizes=sizes,
         versions=versions,
         seconds=time.monotonic() - t0,
@@ -304,19 +324,23 @@ def _near_duplicates(
     index: DataFrame,
     current: DataFrame,
     *,
-    threshold: float | None,
-    max_iter: int,
+    dd: DedupConfig,
     run_id: str,
 ) -> DataFrame:
     """Cluster rows for new documents in near-duplicate components (kept doc included)."""
     pairs = candidate_pairs(sigs, index)
-    all_sigs = sigs.select("doc_id", "signature").unionByName(index.select("doc_id", "signature"))
-    edges = verify_pairs(pairs, all_sigs, threshold=threshold).persist()
+    if dd.verify == "exact":
+        texts = survivors.select("doc_id", "text").unionByName(current.select("doc_id", "text"))
+        edges = verify_pairs_exact(pairs, texts, threshold=dd.threshold, shingle_size=dd.shingle_size)
+    else:
+        all_sigs = sigs.select("doc_id", "signature").unionByName(index.select("doc_id", "signature"))
+        edges = verify_pairs(pairs, all_sigs, threshold=dd.threshold if dd.verify == "estimated" else None)
+    edges = edges.persist()
     if edges.isEmpty():
         edges.unpersist()
         return survivors.limit(0).select(*[F.lit(None).cast(f.dataType).alias(f.name) for f in DEDUP_CLUSTERS.fields])
     try:
-        components = connected_components(edges.select("doc_a", "doc_b"), max_iterations=max_iter)
+        components = connected_components(edges.select("doc_a", "doc_b"), max_iterations=dd.max_cc_iterations)
         info = survivors.select("doc_id", "ingest_ts", F.lit(1).alias("_rank_existing")).unionByName(
             current.select("doc_id", "ingest_ts", F.lit(0).alias("_rank_existing"))
         )
@@ -341,8 +365,9 @@ def _near_duplicates(
                 F.coalesce("similarity", F.lit(1.0)).alias("similarity"),
                 F.lit(run_id).alias("silver_run_id"),
             )
-            .localCheckpoint()
+            .persist()
         )
+        rows.count()  # materialize before the inputs are released
     finally:
         edges.unpersist()
     return rows

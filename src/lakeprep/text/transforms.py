@@ -1,55 +1,71 @@
-"""Spark transforms over the text kernels: ``df.transform(normalize_documents(...))``.
+"""Spark transforms over the text kernels: ``df.transform(normalize_texts(...))``.
 
-The kernels (:mod:`lakeprep.text.normalize`, :mod:`lakeprep.text.quality`) know nothing of Spark; this
-module runs them batch-wise inside ``mapInPandas`` (Arrow), never as a per-row Python UDF.
+The kernels (:mod:`lakeprep.text.normalize`, :mod:`lakeprep.text.quality`) know nothing of Spark; these
+transforms run them over Arrow batches with pandas UDFs, never as per-row Python UDFs. Other columns
+pass through unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import astuple
 
 import pandas as pd
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
-from lakeprep.schemas import NORMALIZED_DOC
+from lakeprep.schemas import QUALITY_SIGNAL_FIELDS
 from lakeprep.text.normalize import NormalizeOptions, normalize_document
 from lakeprep.text.quality import QualityThresholds, quality_reasons, quality_signals
 
-__all__ = ["normalize_documents"]
+__all__ = ["normalize_texts", "score_documents"]
+
+# pandas UDFs return nullable fields
+_SCORE = StructType(
+    [
+        StructField("content_hash", StringType(), True),
+        *[StructField(f.name, f.dataType, True) for f in QUALITY_SIGNAL_FIELDS],
+        StructField("quality_reasons", ArrayType(StringType(), True), True),
+    ]
+)
 
 
-def normalize_documents(
-    *, options: NormalizeOptions, thresholds: QualityThresholds
-) -> Callable[[DataFrame], DataFrame]:
-    """``(doc_id, text, format)`` -> :data:`NORMALIZED_DOC`: normalized text, its hash, quality signals, reasons.
+def normalize_texts(*, options: NormalizeOptions) -> Callable[[DataFrame], DataFrame]:
+    """``text`` (of format ``format``) -> normalized text; HTML becomes Markdown-like text."""
 
-    ``quality_reasons`` is empty for a document that passes; a document whose text is empty after
-    normalization (an HTML page with no content) gets ``empty_after_normalize``.
-    """
-
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            rows = []
-            for doc_id, raw, fmt in zip(batch["doc_id"], batch["text"], batch["format"]):
-                text = normalize_document(raw, fmt, options)
-                signals = quality_signals(text)
-                reasons = quality_reasons(signals, thresholds)
-                if not text:
-                    reasons = ["empty_after_normalize", *reasons]
-                rows.append(
-                    {
-                        "doc_id": doc_id,
-                        "text": text,
-                        "content_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                        **asdict(signals),
-                        "quality_reasons": reasons,
-                    }
-                )
-            yield pd.DataFrame(rows, columns=NORMALIZED_DOC.fieldNames())
+    @F.pandas_udf("string")  # type: ignore[call-overload]
+    def _normalize(texts: pd.Series, formats: pd.Series) -> pd.Series:
+        return pd.Series([normalize_document(t, f, options) for t, f in zip(texts, formats)])
 
     def transform(df: DataFrame) -> DataFrame:
-        return df.select("doc_id", "text", "format").mapInPandas(run, schema=NORMALIZED_DOC)
+        return df.withColumn("text", _normalize(F.col("text"), F.col("format")))
+
+    return transform
+
+
+def score_documents(*, thresholds: QualityThresholds) -> Callable[[DataFrame], DataFrame]:
+    """Add ``content_hash`` (sha256 of ``text``), the quality signals, and ``quality_reasons``.
+
+    ``quality_reasons`` is empty for a document that passes; an empty text gets ``empty_after_normalize``.
+    """
+    names = _SCORE.fieldNames()
+
+    @F.pandas_udf(_SCORE)  # type: ignore[call-overload]
+    def _score(texts: pd.Series) -> pd.DataFrame:
+        rows = []
+        for text in texts:
+            signals = quality_signals(text)
+            reasons = quality_reasons(signals, thresholds)
+            if not text:
+                reasons = ["empty_after_normalize", *reasons]
+            rows.append((hashlib.sha256(text.encode("utf-8")).hexdigest(), *astuple(signals), reasons))
+        return pd.DataFrame(rows, columns=names)
+
+    def transform(df: DataFrame) -> DataFrame:
+        return df.withColumn("_score", _score(F.col("text"))).select(
+            *[c for c in df.columns if c not in names], *[F.col(f"_score.{n}").alias(n) for n in names]
+        )
 
     return transform

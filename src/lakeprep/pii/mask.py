@@ -1,0 +1,66 @@
+"""``mask_pii``: the Spark transform over the PII kernels (a pandas UDF, Arrow batches, no per-row UDF)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakeprep.config import PiiConfig
+from lakeprep.errors import ConfigError
+from lakeprep.pii._kernels import detect, mask_text
+
+__all__ = ["mask_pii", "pseudonym_key"]
+
+
+def pseudonym_key(cfg: PiiConfig) -> bytes | None:
+    """The HMAC key for pseudonyms, read from the environment variable the config names (None if unused)."""
+    if "pseudonymize" not in {cfg.default_action, *cfg.actions.values()}:
+        return None
+    value = os.environ.get(cfg.pseudonym_key_env, "")
+    if len(value) < 16:
+        raise ConfigError(
+            "silver.pii.pseudonym_key_env",
+            f"pseudonymize needs a secret of at least 16 characters in ${cfg.pseudonym_key_env} "
+            "(the same key keeps pseudonyms consistent across runs)",
+        )
+    return value.encode("utf-8")
+
+
+def mask_pii(*, cfg: PiiConfig, key: bytes | None, text_col: str = "text") -> Callable[[DataFrame], DataFrame]:
+    """Replace PII in ``text_col`` per ``cfg`` and add ``pii_counts`` (map<string,int>: spans found per type).
+
+    Other columns pass through unchanged. With ``cfg.enabled`` false the text is left alone and
+    ``pii_counts`` is an empty map.
+    """
+    types = tuple(cfg.types)
+    actions = {t: cfg.actions.get(t, cfg.default_action) for t in types}
+    regions = tuple(cfg.phone_regions)
+
+    @F.pandas_udf("text string, counts string")  # type: ignore[call-overload]
+    def _mask(texts: pd.Series) -> pd.DataFrame:
+        out_text, out_counts = [], []
+        for text in texts:
+            if text is None:
+                out_text.append(None)
+                out_counts.append("{}")
+                continue
+            masked, counts = mask_text(text, detect(text, types=types, phone_regions=regions), actions=actions, key=key)
+            out_text.append(masked)
+            out_counts.append(json.dumps(dict(counts)))
+        return pd.DataFrame({"text": out_text, "counts": out_counts})
+
+    def transform(df: DataFrame) -> DataFrame:
+        if not cfg.enabled:
+            return df.withColumn("pii_counts", F.create_map().cast("map<string,int>"))
+        cols = [c for c in df.columns if c != text_col]
+        return (
+            df.withColumn("_pii", _mask(F.col(text_col)))
+            .select(*cols, F.col("_pii.text").alias(text_col), F.from_json("_pii.counts", "map<string,int>").alias("pii_counts"))
+        )
+
+    return transform

@@ -1,0 +1,110 @@
+"""``mask_pii`` on Spark, and the no-leak guarantee of a whole build."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from lakeprep.config import PiiConfig
+from lakeprep.pii.mask import mask_pii, pseudonym_key
+from lakeprep.pipeline.batch import run_build
+
+from ..conftest import write_file
+from .helpers import make_config, table
+
+
+def test_mask_pii_placeholders_counts_and_passthrough(spark: SparkSession) -> None:
+    df = spark.createDataFrame(
+        [("d1", "mail a@x.com or a@x.com, card 4111-1111-1111-1111", 7), ("d2", "nothing here", 8)],
+        "doc_id string, text string, n int",
+    )
+    out = df.transform(mask_pii(cfg=PiiConfig(), key=None))
+    assert out.columns == ["doc_id", "n", "text", "pii_counts"]
+    comparable = out.withColumn("pii_counts", F.array_sort(F.map_entries("pii_counts")))  # maps cannot be sorted
+    expected = spark.createDataFrame(
+        [
+            ("d1", 7, "mail <EMAIL> or <EMAIL>, card <CREDIT_CARD>", [("CREDIT_CARD", 1), ("EMAIL", 2)]),
+            ("d2", 8, "nothing here", []),
+        ],
+        "doc_id string, n int, text string, pii_counts array<struct<key:string,value:int>>",
+    )
+    assert_df_equality(comparable, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_pseudonyms_are_consistent_across_rows_and_need_a_key(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = PiiConfig(default_action="pseudonymize", actions={"IP_ADDRESS": "keep"})
+    monkeypatch.delenv("LAKEPREP_PII_KEY", raising=False)
+    with pytest.raises(Exception, match="LAKEPREP_PII_KEY"):
+        pseudonym_key(cfg)
+    monkeypatch.setenv("LAKEPREP_PII_KEY", "a-test-key-of-some-length")
+    df = spark.createDataFrame([("d1", "from a@x.com at 10.0.0.1"), ("d2", "to a@x.com and b@y.com")], "doc_id string, text string")
+    rows = {r["doc_id"]: r["text"] for r in df.transform(mask_pii(cfg=cfg, key=pseudonym_key(cfg))).collect()}
+    token = rows["d1"].split()[1]
+    assert token.startswith("<EMAIL_") and rows["d2"].split()[1] == token and rows["d2"].split()[3] != token
+    assert rows["d1"].endswith("10.0.0.1")
+
+
+def _dump(df) -> str:  # type: ignore[no-untyped-def]
+    """Every value of every row as JSON text."""
+    return "\n".join(r[0] for r in df.select(F.to_json(F.struct("*"))).collect())
+
+
+PLANTED = {
+    "EMAIL": "maria.lopez@example.org",
+    "PHONE": "+1 (212) 555-0187",
+    "CREDIT_CARD": "5500 0000 0000 0004",
+    "US_SSN": "219-09-9999",
+    "IP_ADDRESS": "203.0.113.77",
+    "IBAN": "GB82 WEST 1234 5698 7654 32",
+    "AWS_ACCESS_KEY": "AKIAQWERTYUIOPASDFGH",
+    "SECRET": "Tr0ub4dor-and-3",
+}
+FILLER = (
+    "The quarterly review covered the migration of the reporting jobs to the new cluster, the retirement of the "
+    "old nightly exports, and the plan for moving the remaining dashboards before the end of the year."
+)
+
+
+def test_no_planted_pii_leaves_bronze(spark: SparkSession, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    landing = tmp_path / "landing"
+    write_file(landing / "prose.txt", f"{FILLER} Contact {PLANTED['EMAIL']} or {PLANTED['PHONE']}. {FILLER}")
+    write_file(landing / "payments.md", f"# Payments\n\n{FILLER}\n\n| card | iban |\n|---|---|\n| {PLANTED['CREDIT_CARD']} | {PLANTED['IBAN']} |\n")
+    write_file(
+        landing / "server.log",  # not a mapped extension: quarantined in bronze, where raw data may stay
+        f"connect from {PLANTED['IP_ADDRESS']}",
+    )
+    write_file(
+        landing / "deploy.txt",
+        f"{FILLER}\n\naws_access_key_id = {PLANTED['AWS_ACCESS_KEY']}\npassword = {PLANTED['SECRET']}\n"
+        f"ssn {PLANTED['US_SSN']} from {PLANTED['IP_ADDRESS']}\n",
+    )
+    write_file(landing / "deploy-copy.txt", (landing / "deploy.txt").read_text())  # exact duplicate
+    write_file(landing / "short.txt", f"Ping {PLANTED['EMAIL']} now")  # quality reject (too few words)
+    cfg = make_config(landing, tmp_path / "lake")
+    with caplog.at_level(logging.DEBUG, logger="lakeprep"):
+        result = run_build(spark, cfg)
+    s = result.silver
+    assert s.quality_rejected == 1 and s.exact_duplicates == 1 and s.documents_kept == 3
+    assert s.pii_counts["EMAIL"] == 2 and s.pii_counts["CREDIT_CARD"] == 1 and s.pii_counts["IBAN"] == 1
+
+    # bronze keeps the raw text (it is the system of record) ...
+    bronze_blob = _dump(table(spark, cfg, "bronze.documents"))
+    assert PLANTED["EMAIL"] in bronze_blob and PLANTED["IBAN"] in bronze_blob
+    # ... and nothing after bronze does: not the tables, not the logs, not the printed summary
+    for name in ("silver.documents", "quarantine.silver", "silver.dedup_clusters", "silver.minhash_index"):
+        blob = _dump(table(spark, cfg, name))
+        assert blob, name
+        for kind, value in PLANTED.items():
+            assert value not in blob, f"{kind} leaked into {name}"
+    outputs = caplog.text + result.summary()
+    for kind, value in PLANTED.items():
+        assert value not in outputs, f"{kind} leaked into the logs"
+    docs = {r["source_path"].rsplit("/", 1)[1]: r for r in table(spark, cfg, "silver.documents").collect()}
+    assert "<IBAN>" in docs["payments.md"]["text"] and "<CREDIT_CARD>" in docs["payments.md"]["text"]
+    deploy = next(r for name, r in docs.items() if name.startswith("deploy"))  # one of the two copies is kept
+    assert deploy["pii_counts"] == {"AWS_ACCESS_KEY": 1, "SECRET": 1, "US_SSN": 1, "IP_ADDRESS": 1}
