@@ -14,7 +14,7 @@ export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
 
-.PHONY: setup run test test-fast clean distclean
+.PHONY: setup run test test-fast bench clean distclean
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	rm -rf .stamps && mkdir -p .stamps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m lakeprep.tokenizers
 	touch $@
 
@@ -40,6 +40,12 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python benchmarks/bronze.py --files 2000 --master 'local[2]'
+	$(BIN)/python benchmarks/dedup.py --docs 20000 --scale 100000 --master 'local[2]'
+	$(BIN)/python benchmarks/pii.py --docs 3000
 
 clean:
 	rm -rf lake spark-warehouse .pytest_cache
