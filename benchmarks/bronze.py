@@ -18,6 +18,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _common import cores_of
+
 WORDS = (
     "data lake table commit version schema spark delta bronze silver gold token chunk model corpus "
     "document pipeline quality filter duplicate shard stream batch merge history audit vector index"
@@ -53,17 +55,6 @@ def make_landing(root: Path, n_files: int, *, seed: int, start: int = 0) -> int:
     return total
 
 
-def _cores(master: str) -> int:
-    """Cores a local master uses: local[N] -> N, local[*] -> all."""
-    import os
-    import re
-
-    m = re.fullmatch(r"local\[(\d+|\*)\]", master)
-    if not m or m.group(1) == "*":
-        return os.cpu_count() or 1
-    return int(m.group(1))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
@@ -86,7 +77,7 @@ def main() -> None:
             apply_overrides({}, [f"storage.root={work / 'lake'}", f"bronze.landing={landing}", f"spark.master={args.master}"])
         )
         spark = get_spark(cfg.spark, extra_conf=local_test_conf(str(work / "wh")))
-        cores = _cores(args.master)
+        cores = cores_of(args.master)
 
         def timed(label: str, run_id: str, mb: float) -> float:
             t0 = time.perf_counter()

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import cores_of
+
 import numpy as np
 
 THRESHOLD = 0.8
@@ -175,13 +177,6 @@ def run_spark(spark, texts: list[str], work: Path) -> tuple[set[tuple[int, int]]
     return pairs, elapsed, n_clusters
 
 
-def _cores(master: str) -> int:
-    import os
-
-    m = re.fullmatch(r"local\[(\d+|\*)\]", master)
-    return (os.cpu_count() or 1) if not m or m.group(1) == "*" else int(m.group(1))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=20_000)
@@ -207,7 +202,7 @@ def main() -> None:
         spark = get_spark(
             SparkConfig(master=args.master), extra_conf={**local_test_conf(str(work)), "spark.driver.memory": "6g"}
         )
-        cores = _cores(args.master)
+        cores = cores_of(args.master)
         our_pairs, t_spark, clusters = run_spark(spark, texts, work)
         n = len(texts)
         print(f"{'':<58} {'precision':>9} {'recall':>7} {'F1':>6}")

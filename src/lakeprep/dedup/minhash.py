@@ -117,30 +117,41 @@ def connected_components(edges: DataFrame, *, max_iterations: int = 50) -> DataF
 
     Min-label propagation: each round every node takes the smallest label among its own and its
     neighbours'; it converges in as many rounds as the largest cluster's diameter (near-duplicate
-    clusters are small and dense). Each round is one Spark job, locally checkpointed so the plan does not
-    grow; no self-join of a checkpointed frame is made (Spark cannot rewrite those). Raises
-    :class:`LakeprepError` if it has not converged after ``max_iterations`` rounds.
+    clusters are small and dense). Each round is one Spark job over cached inputs; the previous round's
+    cache is released, so memory stays flat, and the plan grows by one join per round (no self-joins,
+    so it never doubles). Raises :class:`LakeprepError` if it has not converged after
+    ``max_iterations`` rounds. The result is cached: unpersist it when done.
     """
     both = (
         edges.select(F.col("doc_a").alias("src"), F.col("doc_b").alias("dst"))
         .unionByName(edges.select(F.col("doc_b").alias("src"), F.col("doc_a").alias("dst")))
-        .localCheckpoint()
+        .persist()
     )
-    labels = both.groupBy(F.col("src").alias("doc_id")).agg(F.least(F.min("dst"), F.first("src")).alias("component")).localCheckpoint()
-    for round_ in range(1, max_iterations + 1):
-        from_neighbours = both.join(labels.select(F.col("doc_id").alias("src"), F.col("component").alias("label")), on="src").select(
-            F.col("dst").alias("doc_id"), F.col("label")
-        )
-        proposed = (
-            labels.join(from_neighbours.groupBy("doc_id").agg(F.min("label").alias("label")), on="doc_id")
-            .select("doc_id", F.least("component", "label").alias("component"), (F.col("label") < F.col("component")).alias("_changed"))
-            .localCheckpoint()
-        )
-        changed = proposed.where("_changed").count()
-        labels = proposed.drop("_changed")
-        if changed == 0:
-            log.info("connected components converged after %d rounds", round_)
-            return labels
+    labels = both.groupBy(F.col("src").alias("doc_id")).agg(F.least(F.min("dst"), F.first("src")).alias("component")).persist()
+    try:
+        for round_ in range(1, max_iterations + 1):
+            neighbour_min = (
+                both.join(labels.select(F.col("doc_id").alias("src"), F.col("component").alias("label")), on="src")
+                .groupBy(F.col("dst").alias("doc_id"))
+                .agg(F.min("label").alias("label"))
+            )
+            proposed = (
+                labels.join(neighbour_min, on="doc_id")
+                .select("doc_id", F.least("component", "label").alias("component"), (F.col("label") < F.col("component")).alias("_changed"))
+                .persist()
+            )
+            changed = proposed.where("_changed").count()
+            labels.unpersist()
+            labels = proposed
+            if changed == 0:
+                log.info("connected components converged after %d rounds", round_)
+                result = labels.drop("_changed").persist()
+                result.count()
+                labels.unpersist()
+                return result
+    finally:
+        both.unpersist()
+    labels.unpersist()
     raise LakeprepError(
         f"connected components did not converge in {max_iterations} rounds; raise silver.dedup.max_cc_iterations"
     )

@@ -85,7 +85,9 @@ def iban_valid(iban: str) -> bool:
 
 
 def _card_ok(raw: str) -> bool:
-    digits = re.sub(r"[ -]", "", raw)
+    if "  " in raw or "--" in raw or " -" in raw or "- " in raw:
+        return False
+    digits = raw.replace(" ", "").replace("-", "")
     if not 13 <= len(digits) <= 19 or not luhn_valid(digits):
         return False
     # a known issuer prefix (IIN) keeps random Luhn-valid numbers out
@@ -113,14 +115,19 @@ def _ipv6_ok(raw: str) -> bool:
 # -- detectors --------------------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])")
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_CARD = re.compile(r"(?<![\d-])\d[\d -]{11,34}\d(?![\d-])")  # digit count (13-19) is checked after
 _SSN = re.compile(r"(?<![\d-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\d-])")
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:#|no\.?|number)?\s*[:=]?\s*(\d{3})(\d{2})(\d{4})\b")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)")
 _VERSION_BEFORE = re.compile(r"(?i)(?:\bv|version|release|build)\s*$")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?![\w])")
+# international (+CC, any grouping) or national (groups of 2-4 digits, optional area code in parentheses)
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}(?:[\s.-]?\(?\d{1,5}\)?)(?:[\s.-]?\d{1,8}){1,6}"
+    r"|(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4})(?![\w])"
+)
+# (type, pattern, group, cheap substrings one of which must occur in the text for the pattern to be tried)
 _SECRETS: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("PRIVATE_KEY", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )?PRIVATE KEY-----"), 0),
     ("AWS_ACCESS_KEY", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"), 0),
@@ -167,9 +174,11 @@ def _ssns(text: str) -> Iterable[Span]:
     for m in _SSN.finditer(text):
         if _ssn_ok(m.group(1), m.group(3), m.group(4)):
             yield Span(m.start(), m.end(), "US_SSN", 0.9)
-    for m in _SSN_CONTEXT.finditer(text):
-        if _ssn_ok(m.group(1), m.group(2), m.group(3)):
-            yield Span(m.start(1), m.end(3), "US_SSN", 0.8)
+    lowered = text.lower()
+    if "ssn" in lowered or "social security" in lowered:
+        for m in _SSN_CONTEXT.finditer(text):
+            if _ssn_ok(m.group(1), m.group(2), m.group(3)):
+                yield Span(m.start(1), m.end(3), "US_SSN", 0.8)
 
 
 def _ips(text: str) -> Iterable[Span]:
@@ -189,17 +198,21 @@ def _ibans(text: str) -> Iterable[Span]:
             yield Span(m.start(), m.start() + len(raw), "IBAN", 0.99)
 
 
+_NON_DIGITS = re.compile(r"\D")
 _DATE_LIKE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 
 
 def _phones(text: str, regions: tuple[str, ...]) -> Iterable[Span]:
     for m in _PHONE.finditer(text):
         raw = m.group()
-        digits = sum(c.isdigit() for c in raw)
+        digits = len(_NON_DIGITS.sub("", raw))
         if not 7 <= digits <= 15:
             continue
         international = raw.startswith("+")
         if not international:
+            if digits not in (10, 11):  # national numbers of the default regions (US, GB) have 10 or 11 digits
+                if not (set(regions) - {"US", "GB"}):
+                    continue
             groups = re.findall(r"\d+", raw)
             # dates, times and version-like runs are not phone numbers
             if _DATE_LIKE.match(raw) or text[m.end() : m.end() + 1] in (":", ".") and len(groups[-1]) < 3:
@@ -216,8 +229,31 @@ def _phones(text: str, regions: tuple[str, ...]) -> Iterable[Span]:
                 break
 
 
-def _secrets(text: str) -> Iterable[Span]:
+_SECRET_HINTS: Mapping[str, tuple[str, ...]] = {
+    "PRIVATE_KEY": ("PRIVATE KEY-----",),
+    "AWS_ACCESS_KEY": ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
+    "GITHUB_TOKEN": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "GITLAB_TOKEN": ("glpat-",),
+    "SLACK_TOKEN": ("xox",),
+    "JWT": ("eyJ",),
+    "URL_CREDENTIALS": ("://",),
+}
+_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "api", "key", "token")
+
+
+def _secrets(text: str, kinds: set[str]) -> Iterable[Span]:
+    lowered: str | None = None
     for kind, pattern, group in _SECRETS:
+        if kind not in kinds:
+            continue
+        hints = _SECRET_HINTS.get(kind)
+        if hints is not None:
+            if not any(h in text for h in hints):
+                continue
+        else:  # keyword assignments: look for a keyword before running the case-insensitive pattern
+            lowered = lowered if lowered is not None else text.lower()
+            if not any(w in lowered for w in _SECRET_WORDS):
+                continue
         for m in pattern.finditer(text):
             yield Span(m.start(group), m.end(group), kind, 0.95)
 
@@ -255,7 +291,7 @@ def detect(text: str, *, types: Iterable[str] = PII_TYPES, phone_regions: tuple[
             spans += _phones(text, phone_regions)
     secret_types = wanted & {k for k, _, _ in _SECRETS}
     if secret_types:
-        spans += [s for s in _secrets(text) if s.type in secret_types]
+        spans += _secrets(text, secret_types)
     return resolve_overlaps(spans)
 
 
