@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -117,41 +118,36 @@ def connected_components(edges: DataFrame, *, max_iterations: int = 50) -> DataF
 
     Min-label propagation: each round every node takes the smallest label among its own and its
     neighbours'; it converges in as many rounds as the largest cluster's diameter (near-duplicate
-    clusters are small and dense). Each round is one Spark job over cached inputs; the previous round's
-    cache is released, so memory stays flat, and the plan grows by one join per round (no self-joins,
-    so it never doubles). Raises :class:`LakeprepError` if it has not converged after
-    ``max_iterations`` rounds. The result is cached: unpersist it when done.
+    clusters are small and dense). Each round is one Spark job whose result is locally checkpointed
+    (memory and disk), so the plan stays one round deep instead of growing with every round. No round
+    joins a checkpointed frame with itself (Spark cannot rewrite such self-joins). Raises
+    :class:`LakeprepError` if it has not converged after ``max_iterations`` rounds.
     """
     both = (
         edges.select(F.col("doc_a").alias("src"), F.col("doc_b").alias("dst"))
         .unionByName(edges.select(F.col("doc_b").alias("src"), F.col("doc_a").alias("dst")))
-        .persist()
+        .localCheckpoint(storageLevel=StorageLevel.MEMORY_AND_DISK)
     )
-    labels = both.groupBy(F.col("src").alias("doc_id")).agg(F.least(F.min("dst"), F.first("src")).alias("component")).persist()
-    try:
-        for round_ in range(1, max_iterations + 1):
-            neighbour_min = (
-                both.join(labels.select(F.col("doc_id").alias("src"), F.col("component").alias("label")), on="src")
-                .groupBy(F.col("dst").alias("doc_id"))
-                .agg(F.min("label").alias("label"))
-            )
-            proposed = (
-                labels.join(neighbour_min, on="doc_id")
-                .select("doc_id", F.least("component", "label").alias("component"), (F.col("label") < F.col("component")).alias("_changed"))
-                .persist()
-            )
-            changed = proposed.where("_changed").count()
-            labels.unpersist()
-            labels = proposed
-            if changed == 0:
-                log.info("connected components converged after %d rounds", round_)
-                result = labels.drop("_changed").persist()
-                result.count()
-                labels.unpersist()
-                return result
-    finally:
-        both.unpersist()
-    labels.unpersist()
+    labels = (
+        both.groupBy(F.col("src").alias("doc_id"))
+        .agg(F.least(F.min("dst"), F.first("src")).alias("component"))
+        .localCheckpoint(storageLevel=StorageLevel.MEMORY_AND_DISK)
+    )
+    for round_ in range(1, max_iterations + 1):
+        from_neighbours = both.join(labels.select(F.col("doc_id").alias("src"), "component"), on="src").select(
+            F.col("dst").alias("doc_id"), "component"
+        )
+        proposed = (
+            labels.unionByName(from_neighbours)
+            .groupBy("doc_id")
+            .agg(F.min("component").alias("component"))
+            .localCheckpoint(storageLevel=StorageLevel.MEMORY_AND_DISK)
+        )
+        changed = proposed.join(labels, on=["doc_id", "component"], how="left_anti").count()
+        labels = proposed
+        if changed == 0:
+            log.info("connected components converged after %d rounds", round_)
+            return labels
     raise LakeprepError(
         f"connected components did not converge in {max_iterations} rounds; raise silver.dedup.max_cc_iterations"
     )

@@ -368,7 +368,6 @@ def _near_duplicates(
             .persist()
         )
         rows.count()  # materialize before the inputs are released
-        components.unpersist()
     finally:
         edges.unpersist()
     return rows
