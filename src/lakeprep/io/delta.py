@@ -31,6 +31,7 @@ __all__ = [
     "merge_rows",
     "quote_path",
     "read_table",
+    "session_conf",
     "table_exists",
 ]
 
@@ -91,18 +92,27 @@ def table_exists(spark: SparkSession, path: str) -> bool:
 
 
 @contextlib.contextmanager
+def session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """Set runtime SQL settings for the block and restore the previous values afterwards."""
+    previous = {k: spark.conf.get(k, None) for k in settings}
+    for k, v in settings.items():
+        spark.conf.set(k, v)
+    try:
+        yield
+    finally:
+        for k, v in previous.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
+
+
+@contextlib.contextmanager
 def commit_metadata(spark: SparkSession, metadata: Mapping[str, Any]) -> Iterator[str]:
     """Within the block, every Delta commit of this session records ``metadata`` (JSON) as userMetadata."""
     blob = json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"))
-    previous = spark.conf.get(_USER_METADATA, None)
-    spark.conf.set(_USER_METADATA, blob)
-    try:
+    with session_conf(spark, {_USER_METADATA: blob}):
         yield blob
-    finally:
-        if previous is None:
-            spark.conf.unset(_USER_METADATA)
-        else:
-            spark.conf.set(_USER_METADATA, previous)
 
 
 def create_table_if_missing(

@@ -18,10 +18,9 @@ and nothing is written twice.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,8 +30,16 @@ from pyspark.sql import functions as F
 
 from lakeprep.config import Config
 from lakeprep.logs import run_context
-from lakeprep.io.delta import commit_metadata, create_table_if_missing, latest_version, merge_rows, read_table
+from lakeprep.io.delta import (
+    commit_metadata,
+    create_table_if_missing,
+    latest_version,
+    merge_rows,
+    read_table,
+    session_conf,
+)
 from lakeprep.io.landing import format_of, list_landing, parse_landing_files, read_landing_files
+from lakeprep.pipeline._summary import reason_counts as reason_counts_of
 from lakeprep.schemas import BRONZE_DOCUMENTS, BRONZE_KEYS, QUARANTINE_BRONZE
 
 __all__ = ["BronzeResult", "ingest_bronze"]
@@ -130,7 +137,7 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
     to_read = [r["source_path"] for r in pending_rows if r["format"] is not None and 0 < r["size_bytes"] <= max_bytes]
     ingest_ts = F.lit(started_at).cast("timestamp")
 
-    with _session_conf(spark, _PARSE_CONF):
+    with session_conf(spark, _PARSE_CONF):
         # Rejected before reading: unmapped extension, empty, too large.
         pre_rejects = pending.where(
             F.col("format").isNull() | (F.col("size_bytes") == 0) | (F.col("size_bytes") > max_bytes)
@@ -203,14 +210,7 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
                 processed_paths=processed_paths,
                 metadata={**meta, "table": BRONZE_TABLE},
             )
-            reason_counts = {
-                r["code"]: r["n"]
-                for r in rejects.select(F.explode(F.array_distinct(F.transform("reject_reasons", _code))).alias("code"))
-                .groupBy("code")
-                .count()
-                .withColumnRenamed("count", "n")
-                .collect()
-            }
+            reason_counts = reason_counts_of(rejects, "reject_reasons")
             files_quarantined = rejects.count()
             quarantine_version = None
             if files_quarantined:
@@ -252,11 +252,6 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
     return result
 
 
-def _code(reason: Column) -> Column:
-    """Column function: ``'jsonl_bad_json:line 3'`` -> ``'jsonl_bad_json'``."""
-    return F.substring_index(reason, ":", 1)
-
-
 def _bronze_columns(run_id: str, ingest_ts: Column) -> list[Column]:
     cols = []
     for name in BRONZE_DOCUMENTS.fieldNames():
@@ -292,18 +287,3 @@ def _append_quarantine(spark: SparkSession, rejects: DataFrame, path: str, *, me
     with commit_metadata(spark, metadata):
         rejects.write.format("delta").mode("append").save(path)
     return latest_version(spark, path)
-
-
-@contextlib.contextmanager
-def _session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
-    previous = {k: spark.conf.get(k, None) for k in settings}
-    for k, v in settings.items():
-        spark.conf.set(k, v)
-    try:
-        yield
-    finally:
-        for k, v in previous.items():
-            if v is None:
-                spark.conf.unset(k)
-            else:
-                spark.conf.set(k, v)

@@ -44,6 +44,7 @@ from lakeprep.dedup.minhash import (
 from lakeprep.errors import LakeprepError
 from lakeprep.io.delta import commit_metadata, create_table_if_missing, latest_version, merge_rows, quote_path, read_table
 from lakeprep.logs import run_context
+from lakeprep.pipeline._summary import reason_counts as reason_counts_of
 from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUALITY_SIGNAL_FIELDS, QUARANTINE_SILVER, SILVER_DOCUMENTS
 from lakeprep.pii.mask import mask_pii, pseudonym_key
 from lakeprep.text.transforms import normalize_texts, score_documents
@@ -209,13 +210,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
 
         # -- counts for the summary (small aggregates only) --------------------------------------------
         n_rejected = rejected.count()
-        reason_counts = {
-            r["code"]: r["n"]
-            for r in rejected.select(F.explode(F.transform("quality_reasons", lambda x: F.substring_index(x, ":", 1))).alias("code"))
-            .groupBy("code")
-            .agg(F.count(F.lit(1)).alias("n"))
-            .collect()
-        }
+        reason_counts = reason_counts_of(rejected, "quality_reasons")
         pii_counts = {
             r["type"]: int(r["n"])
             for r in normalized.select(F.explode("pii_counts").alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n")).collect()
