@@ -9,6 +9,7 @@ BIN         := $(VENV)/bin
 STAMP       := .stamps/venv-$(shell (cat pyproject.toml; $(PYTHON) --version 2>&1) | sha1sum | cut -c1-12)
 CONFIG      ?= conf/default.yaml
 PYTEST_ARGS ?=
+DRIVER_MEMORY ?= 2g
 
 export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
@@ -32,7 +33,7 @@ run: $(STAMP)
 	$(BIN)/spark-submit \
 	  --packages $$($(BIN)/python -m lakeprep.session --packages) \
 	  $$($(BIN)/python -m lakeprep.session --conf-args) \
-	  --conf spark.ui.showConsoleProgress=false --conf spark.log.level=WARN \
+	  --driver-memory $(DRIVER_MEMORY) --conf spark.ui.showConsoleProgress=false --conf spark.log.level=WARN \
 	  pipelines/build_corpus.py --config $(CONFIG)
 
 test: $(STAMP)
