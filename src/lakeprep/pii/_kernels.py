@@ -170,11 +170,10 @@ def _cards(text: str) -> Iterable[Span]:
             yield Span(m.start(), m.end(), "CREDIT_CARD", 0.99)
 
 
-def _ssns(text: str) -> Iterable[Span]:
+def _ssns(text: str, lowered: str) -> Iterable[Span]:
     for m in _SSN.finditer(text):
         if _ssn_ok(m.group(1), m.group(3), m.group(4)):
             yield Span(m.start(), m.end(), "US_SSN", 0.9)
-    lowered = text.lower()
     if "ssn" in lowered or "social security" in lowered:
         for m in _SSN_CONTEXT.finditer(text):
             if _ssn_ok(m.group(1), m.group(2), m.group(3)):
@@ -241,8 +240,7 @@ _SECRET_HINTS: Mapping[str, tuple[str, ...]] = {
 _SECRET_WORDS = ("password", "passwd", "pwd", "secret", "api", "key", "token")
 
 
-def _secrets(text: str, kinds: set[str]) -> Iterable[Span]:
-    lowered: str | None = None
+def _secrets(text: str, lowered: str, kinds: set[str]) -> Iterable[Span]:
     for kind, pattern, group in _SECRETS:
         if kind not in kinds:
             continue
@@ -251,7 +249,6 @@ def _secrets(text: str, kinds: set[str]) -> Iterable[Span]:
             if not any(h in text for h in hints):
                 continue
         else:  # keyword assignments: look for a keyword before running the case-insensitive pattern
-            lowered = lowered if lowered is not None else text.lower()
             if not any(w in lowered for w in _SECRET_WORDS):
                 continue
         for m in pattern.finditer(text):
@@ -275,6 +272,7 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
 def detect(text: str, *, types: Iterable[str] = PII_TYPES, phone_regions: tuple[str, ...] = ("US", "GB")) -> list[Span]:
     """Every PII span in ``text`` of the given types, overlaps resolved."""
     wanted = set(types)
+    lowered = text.lower()  # shared by the keyword gates of SSNs and secrets
     spans: list[Span] = []
     if "EMAIL" in wanted and "@" in text:
         spans += _emails(text)
@@ -282,7 +280,7 @@ def detect(text: str, *, types: Iterable[str] = PII_TYPES, phone_regions: tuple[
         if "CREDIT_CARD" in wanted:
             spans += _cards(text)
         if "US_SSN" in wanted:
-            spans += _ssns(text)
+            spans += _ssns(text, lowered)
         if "IP_ADDRESS" in wanted:
             spans += _ips(text)
         if "IBAN" in wanted:
@@ -291,7 +289,7 @@ def detect(text: str, *, types: Iterable[str] = PII_TYPES, phone_regions: tuple[
             spans += _phones(text, phone_regions)
     secret_types = wanted & {k for k, _, _ in _SECRETS}
     if secret_types:
-        spans += _secrets(text, secret_types)
+        spans += _secrets(text, lowered, secret_types)
     return resolve_overlaps(spans)
 
 

@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from pyspark import StorageLevel
@@ -136,7 +136,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
     dd = cfg.silver.dedup
     paths = {name: cfg.storage.table_path(name) for name in (BRONZE, DOCUMENTS, QUARANTINE, CLUSTERS, INDEX)}
     meta = {"run_id": run_id, "layer": "silver", "config": cfg.fingerprint()}
-    params = index_params(dd, _plain(cfg.silver.normalize))
+    params = index_params(dd, asdict(cfg.silver.normalize))
     bands, rows = int(params["bands"]), int(params["rows"])  # type: ignore[call-overload]
 
     pii_key = pseudonym_key(cfg.silver.pii)  # fails before any work if pseudonyms are asked for without a key
@@ -202,7 +202,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         if dd.near:
             near_rows = _near_duplicates(survivors, sigs, index, current, dd=dd, run_id=run_id).persist()
         else:
-            near_rows = spark.createDataFrame([], DEDUP_CLUSTERS)
+            near_rows = _no_clusters(spark)
         cached.append(near_rows)
         near_removed = near_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
         kept = survivors.join(near_removed, on="doc_id", how="left_anti").persist(StorageLevel.MEMORY_AND_DISK)
@@ -287,11 +287,15 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
     return result
 
 
+def _no_clusters(spark: SparkSession) -> DataFrame:
+    """An empty frame of cluster rows (dedup disabled, or no pair found)."""
+    return spark.createDataFrame([], DEDUP_CLUSTERS)
+
+
 def _exact_duplicates(passed: DataFrame, current: DataFrame, *, enabled: bool, run_id: str) -> DataFrame:
     """Cluster rows for documents sharing a content hash (with each other or with silver)."""
-    empty_cols = [F.lit(None).cast(f.dataType).alias(f.name) for f in DEDUP_CLUSTERS.fields]
     if not enabled:
-        return passed.limit(0).select(*empty_cols)
+        return _no_clusters(passed.sparkSession)
     existing = current.select("content_hash", "doc_id", F.lit(0).alias("_rank_existing"), "ingest_ts")
     candidates = passed.select("content_hash", "doc_id", F.lit(1).alias("_rank_existing"), "ingest_ts")
     pool = existing.unionByName(candidates)
@@ -333,7 +337,7 @@ def _near_duplicates(
     edges = edges.persist()
     if edges.isEmpty():
         edges.unpersist()
-        return survivors.limit(0).select(*[F.lit(None).cast(f.dataType).alias(f.name) for f in DEDUP_CLUSTERS.fields])
+        return _no_clusters(survivors.sparkSession)
     try:
         components = connected_components(edges.select("doc_a", "doc_b"), max_iterations=dd.max_cc_iterations)
         info = survivors.select("doc_id", "ingest_ts", F.lit(1).alias("_rank_existing")).unionByName(
@@ -395,9 +399,3 @@ def _check_index_params(
             f"ALTER TABLE {quote_path(paths[INDEX])} SET TBLPROPERTIES "
             f"('{_PARAMS_PROPERTY}' = '{json.dumps(params, sort_keys=True)}')"
         )
-
-
-def _plain(obj: object) -> dict[str, object]:
-    from dataclasses import asdict
-
-    return asdict(obj)  # type: ignore[call-overload]
