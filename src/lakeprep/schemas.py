@@ -18,6 +18,8 @@ __all__ = [
     "BRONZE_DOCUMENTS",
     "BRONZE_KEYS",
     "DEDUP_CLUSTERS",
+    "GOLD_CHUNKS",
+    "TRAINING_SEQUENCES",
     "MINHASH_INDEX",
     "PARSED_FILE",
     "QUALITY_SIGNAL_FIELDS",
@@ -143,6 +145,35 @@ MINHASH_INDEX = StructType(
     ]
 )
 
+# RAG chunks: Change Data Feed on, chunk_id the primary key (a vector index Delta-Syncs from here).
+GOLD_CHUNKS = StructType(
+    [
+        StructField("chunk_id", StringType(), False),  # sha256(doc_id, chunk_index, text)[:32]
+        StructField("doc_id", StringType(), False),
+        StructField("chunk_index", IntegerType(), False),
+        StructField("text", StringType(), False),
+        StructField("token_count", IntegerType(), False),  # of text, re-encoded on its own
+        StructField("char_start", IntegerType(), False),  # text == silver text[char_start:char_end]
+        StructField("char_end", IntegerType(), False),
+        StructField("section_path", ArrayType(StringType(), False), False),  # headings, outermost first
+        StructField("source_path", StringType(), False),
+        StructField("split", StringType(), False),  # train | val | test, shared by the whole document
+        StructField("gold_run_id", StringType(), False),
+    ]
+)
+
+# Packed training sequences (every one exactly seq_len tokens; the incomplete tail of a split is dropped).
+TRAINING_SEQUENCES = StructType(
+    [
+        StructField("split", StringType(), False),
+        StructField("seq_index", LongType(), False),  # 0.. within the split; sample index in the MDS export
+        StructField("tokens", ArrayType(IntegerType(), False), False),  # token ids (uint32 values < 2**31)
+        StructField("num_tokens", IntegerType(), False),
+        StructField("doc_ids", ArrayType(StringType(), False), False),  # documents with tokens in it, in order
+        StructField("gold_run_id", StringType(), False),
+    ]
+)
+
 TABLES: dict[str, StructType] = {
     "bronze.documents": BRONZE_DOCUMENTS,
     "quarantine.bronze": QUARANTINE_BRONZE,
@@ -150,4 +181,6 @@ TABLES: dict[str, StructType] = {
     "quarantine.silver": QUARANTINE_SILVER,
     "silver.dedup_clusters": DEDUP_CLUSTERS,
     "silver.minhash_index": MINHASH_INDEX,
+    "gold.chunks": GOLD_CHUNKS,
+    "gold.training_sequences": TRAINING_SEQUENCES,
 }

@@ -24,6 +24,7 @@ from lakeprep.errors import SparkSetupError, TableNotFoundError
 __all__ = [
     "HistoryEntry",
     "commit_metadata",
+    "commit_metrics",
     "create_table_if_missing",
     "ddl_columns",
     "history",
@@ -185,6 +186,17 @@ def history(spark: SparkSession, path: str, *, name: str | None = None, with_row
             )
         )
     return out
+
+
+def commit_metrics(spark: SparkSession, path: str, version: int) -> dict[str, str]:
+    """Delta's operation metrics of one commit (e.g. ``numTargetRowsInserted`` of a MERGE)."""
+    row = (
+        spark.sql(f"DESCRIBE HISTORY {quote_path(path)}")
+        .where(F.col("version") == version)
+        .select("operationMetrics")
+        .first()
+    )
+    return dict(row["operationMetrics"] or {}) if row else {}
 
 
 def latest_version(spark: SparkSession, path: str) -> int:

@@ -1,6 +1,6 @@
 """The batch runner behind ``spark-submit pipelines/build_corpus.py`` and ``lakeprep build``.
 
-Runs the layers in order (bronze, then silver; gold is added behind it) under one run id.
+Runs the layers in order (bronze, silver, gold with the MDS export) under one run id.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pyspark.sql import SparkSession
 from lakeprep.config import Config
 from lakeprep.logs import run_context
 from lakeprep.pipeline.bronze import BronzeResult, ingest_bronze
+from lakeprep.pipeline.gold import GoldResult, build_gold
 from lakeprep.pipeline.silver import SilverResult, build_silver
 
 __all__ = ["BuildResult", "new_run_id", "run_build"]
@@ -30,11 +31,16 @@ class BuildResult:
     run_id: str
     bronze: BronzeResult
     silver: SilverResult
+    gold: GoldResult
     seconds: float
 
     def summary(self) -> str:
         return "\n".join(
-            [*self.bronze.summary_lines(), *self.silver.summary_lines(), f"build {self.run_id} finished in {self.seconds:.1f}s"]
+            [
+                *self.bronze.summary_lines(),
+                *self.silver.summary_lines(),
+                *self.gold.summary_lines(),
+                f"build {self.run_id} finished in {self.seconds:.1f}s"]
         )
 
 
@@ -53,6 +59,7 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None) ->
         log.info("build %s started (config %s, landing %s)", run_id, cfg.fingerprint(), cfg.bronze.landing_path)
         bronze = ingest_bronze(spark, cfg, run_id=run_id, started_at=started_at)
         silver = build_silver(spark, cfg, run_id=run_id, started_at=started_at)
-        result = BuildResult(run_id=run_id, bronze=bronze, silver=silver, seconds=time.monotonic() - t0)
+        gold = build_gold(spark, cfg, run_id=run_id)
+        result = BuildResult(run_id=run_id, bronze=bronze, silver=silver, gold=gold, seconds=time.monotonic() - t0)
         log.info("build %s finished in %.1fs", run_id, result.seconds)
     return result

@@ -83,6 +83,7 @@ class SilverResult:
     near_cluster_sizes: Mapping[int, int] = field(default_factory=dict)  # cluster size -> clusters
     versions: Mapping[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    dedup_action: str = "remove"  # remove | mark (duplicates kept, clusters recorded)
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -97,7 +98,7 @@ class SilverResult:
             + (", ".join(f"{k}: {v}" for k, v in sorted(self.pii_counts.items())) if self.pii_counts else "none found")
         )
         lines += [
-            f"  exact duplicates: {self.exact_duplicates}",
+            f"  exact duplicates: {self.exact_duplicates}" + (" (marked, kept)" if self.dedup_action == "mark" else ""),
             f"  near duplicates:  {self.near_duplicates}"
             + (
                 f" (clusters by size: {', '.join(f'{k}: {v}' for k, v in sorted(self.near_cluster_sizes.items()))})"
@@ -191,7 +192,9 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         exact_rows = _exact_duplicates(passed, current, enabled=dd.exact, run_id=run_id)
         exact_rows = exact_rows.persist()
         cached.append(exact_rows)
-        survivors = passed.join(exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id"), on="doc_id", how="left_anti")
+        exact_removed = exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
+        remove = dd.action == "remove"  # mark: keep every document, only record the clusters
+        survivors = passed.join(exact_removed, on="doc_id", how="left_anti") if remove else passed
 
         # -- near duplicates ------------------------------------------------------------------------------
         index = read_table(spark, paths[INDEX], name=INDEX).join(current.select("doc_id"), on="doc_id", how="left_semi")
@@ -204,8 +207,14 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         else:
             near_rows = _no_clusters(spark)
         cached.append(near_rows)
-        near_removed = near_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
-        kept = survivors.join(near_removed, on="doc_id", how="left_anti").persist(StorageLevel.MEMORY_AND_DISK)
+        near_removed = (
+            near_rows.where(F.col("doc_id") != F.col("kept_doc_id"))
+            .join(survivors.select("doc_id"), on="doc_id", how="left_semi")  # new documents only
+            .select("doc_id")
+        )
+        kept = (survivors.join(near_removed, on="doc_id", how="left_anti") if remove else survivors).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
         cached.append(kept)
 
         # -- counts for the summary (small aggregates only) --------------------------------------------
@@ -215,7 +224,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
             r["type"]: int(r["n"])
             for r in normalized.select(F.explode("pii_counts").alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n")).collect()
         }
-        n_exact = exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).count()
+        n_exact = exact_removed.count()
         n_near = near_removed.count()
         n_kept = kept.count()
         sizes = {
@@ -279,6 +288,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         near_cluster_sizes=sizes,
         versions=versions,
         seconds=time.monotonic() - t0,
+        dedup_action=dd.action,
     )
     log.info(
         "silver %s: %d kept, %d quality rejects, %d exact and %d near duplicates, %.1fs",
@@ -326,7 +336,12 @@ def _near_duplicates(
     dd: DedupConfig,
     run_id: str,
 ) -> DataFrame:
-    """Cluster rows for new documents in near-duplicate components (kept doc included)."""
+    """Cluster rows for new documents in near-duplicate components (kept doc included).
+
+    With ``dd.action == "mark"`` the documents already in silver that a component links get a row too
+    (pointing at the component's kept document), so components bridged by a new document stay one group
+    for the gold splits.
+    """
     pairs = candidate_pairs(sigs, index)
     if dd.verify == "exact":
         texts = survivors.select("doc_id", "text").unionByName(current.select("doc_id", "text"))
@@ -353,9 +368,9 @@ def _near_duplicates(
             .groupBy("doc_id")
             .agg(F.max("similarity").alias("similarity"))
         )
+        members_out = ranked if dd.action == "mark" else ranked.where(F.col("_rank_existing") == 1)
         rows = (
-            ranked.where(F.col("_rank_existing") == 1)
-            .join(best, on="doc_id", how="left")
+            members_out.join(best, on="doc_id", how="left")
             .select(
                 "doc_id",
                 F.concat(F.lit("near:"), F.col("component")).alias("cluster_id"),

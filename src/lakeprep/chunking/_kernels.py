@@ -1,0 +1,188 @@
+"""Token-aware, structure-aware chunking with overlap (no Spark).
+
+A document is encoded once with tiktoken. Every token boundary gets a *level* from the text around it:
+
+====  ==========================================================
+ 4    start of a Markdown heading line (``# ...`` to ``###### ...``)
+ 3    start of a paragraph (after a blank line)
+ 2    end of a sentence (``.!?`` before whitespace) or start of a line
+ 1    between words (whitespace on either side)
+ 0    inside a word
+-1    inside a UTF-8 character (never a boundary)
+====  ==========================================================
+
+Chunks are windows of the document's tokens. Chunk ``i`` covers tokens ``[s_i, e_i)`` with
+``e_i - s_i <= chunk_size``; the next starts ``chunk_overlap`` tokens before the previous one ended
+(``s_{i+1} = e_i - chunk_overlap``, moved back to a character start if that would split a character).
+The end of a chunk that is not the last is the boundary with the highest level among the ends that
+leave at least half of the chunk's room for new tokens, the latest one among equals: a heading, else a
+paragraph, else a sentence, then a word, then a token. ``token_count`` is the chunk text re-encoded on
+its own; in the rare case where that exceeds ``chunk_size`` the end moves back until it fits.
+
+``section_path`` is the chain of headings in force where the chunk's new (non-overlap) text starts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import tiktoken
+
+__all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "section_headings"]
+
+_HEADING = re.compile(r"(?m)^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+_LINE = re.compile(r"\n")
+_SENTENCE = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s)")
+_LIST_MARKER = re.compile(r"(?m)^[ \t]*(?:\d{1,3}|[A-Za-z])[.)](?=\s)")  # "4." / "b)" is not a sentence end
+_WHITESPACE_BYTES = np.zeros(256, dtype=bool)
+_WHITESPACE_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20]] = True
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of a document; ``text == document[char_start:char_end]``."""
+
+    index: int
+    text: str
+    token_count: int
+    char_start: int
+    char_end: int
+    token_start: int  # in the document's own encoding
+    token_end: int
+    section_path: tuple[str, ...]
+
+
+def chunk_id(doc_id: str, index: int, text: str) -> str:
+    """Stable id of a chunk: sha256 of doc id, index and text (32 hex characters)."""
+    h = hashlib.sha256()
+    for part in (doc_id, str(index), text):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:32]
+
+
+@lru_cache(maxsize=8)
+def _token_byte_lengths(enc: "tiktoken.Encoding") -> np.ndarray:
+    """Bytes per token id (0 for ids that decode to nothing, e.g. unused slots)."""
+    lengths = np.zeros(enc.max_token_value + 1, dtype=np.int64)
+    for i in range(enc.max_token_value + 1):
+        try:
+            lengths[i] = len(enc.decode_single_token_bytes(i))
+        except KeyError:
+            pass
+    return lengths
+
+
+def section_headings(text: str) -> list[tuple[int, tuple[str, ...]]]:
+    """``(char position of the heading line, heading path in force from there)``, in text order."""
+    out: list[tuple[int, tuple[str, ...]]] = []
+    stack: list[tuple[int, str]] = []
+    for m in _HEADING.finditer(text):
+        depth, title = len(m.group(1)), m.group(2).strip()
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        stack.append((depth, title))
+        out.append((m.start(), tuple(t for _, t in stack)))
+    return out
+
+
+def boundary_levels(text: str, tokens: np.ndarray, enc: "tiktoken.Encoding") -> tuple[np.ndarray, np.ndarray]:
+    """For token boundaries ``0..n``: their character offsets and levels (see the module docstring)."""
+    raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    byte_off = np.zeros(len(tokens) + 1, dtype=np.int64)
+    np.cumsum(_token_byte_lengths(enc)[tokens], out=byte_off[1:])
+    # character index of every byte offset (offsets inside a character map to that character's end)
+    is_start = np.ones(len(raw) + 1, dtype=bool)
+    is_start[:-1] = (raw & 0xC0) != 0x80
+    char_of_byte = np.concatenate(([0], np.cumsum(is_start[:-1])))
+    chars = char_of_byte[byte_off]
+    levels = np.zeros(len(tokens) + 1, dtype=np.int8)
+    # word boundaries: whitespace just before or just after
+    inner = byte_off[1:-1]
+    if len(inner):
+        levels[1:-1] = (_WHITESPACE_BYTES[raw[inner]] | _WHITESPACE_BYTES[raw[inner - 1]]).astype(np.int8)
+
+    def mark(positions: list[int], level: int) -> None:
+        if not positions:
+            return
+        pos = np.asarray(positions, dtype=np.int64)
+        idx = np.searchsorted(chars, pos)
+        ok = idx < len(chars)
+        idx, pos = idx[ok], pos[ok]
+        hit = idx[chars[idx] == pos]
+        levels[hit] = np.maximum(levels[hit], level)
+
+    markers = {m.end() for m in _LIST_MARKER.finditer(text)}
+    mark([m.end() for m in _SENTENCE.finditer(text) if m.end() not in markers], 2)
+    mark([m.end() for m in _LINE.finditer(text)], 2)
+    mark([m.end() for m in _PARAGRAPH.finditer(text)], 3)
+    mark([m.start() for m in _HEADING.finditer(text)], 4)
+    levels[~is_start[byte_off]] = -1
+    levels[0] = levels[-1] = 4
+    return chars, levels
+
+
+def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """Split ``text`` into overlapping chunks of at most ``chunk_size`` tokens (see the module docstring)."""
+    if chunk_size < 1 or not 0 <= chunk_overlap < chunk_size:
+        raise ValueError(f"need chunk_size >= 1 and 0 <= chunk_overlap < chunk_size, got {chunk_size}/{chunk_overlap}")
+    if not text:
+        return []
+    tokens = np.asarray(enc.encode_ordinary(text), dtype=np.int64)
+    n = len(tokens)
+    chars, levels = boundary_levels(text, tokens, enc)
+    headings = section_headings(text)
+    heading_pos = [p for p, _ in headings]
+    min_new = max(1, (chunk_size - chunk_overlap) // 2)
+
+    chunks: list[Chunk] = []
+    start, new_from = 0, 0
+    while True:
+        if n - start <= chunk_size:
+            end = n
+        else:
+            lo, hi = start + chunk_overlap + min_new, start + chunk_size
+            window = levels[lo : hi + 1]
+            best = window.max()
+            if best < 0:  # every boundary splits a character: take the first character start after hi
+                end = hi + int(np.argmax(levels[hi:] >= 0))
+            else:
+                end = lo + int(len(window) - 1 - np.argmax(window[::-1] == best))
+        piece = text[chars[start] : chars[end]]
+        count = len(enc.encode_ordinary(piece))
+        while count > chunk_size and end > start + 1:  # re-encoding alone can differ at the edges
+            end -= 1
+            while levels[end] < 0 and end > start + 1:
+                end -= 1
+            piece = text[chars[start] : chars[end]]
+            count = len(enc.encode_ordinary(piece))
+        anchor = int(chars[new_from])
+        k = bisect.bisect_right(heading_pos, anchor) - 1
+        chunks.append(
+            Chunk(
+                index=len(chunks),
+                text=piece,
+                token_count=count,
+                char_start=int(chars[start]),
+                char_end=int(chars[end]),
+                token_start=start,
+                token_end=end,
+                section_path=headings[k][1] if k >= 0 else (),
+            )
+        )
+        if end >= n:
+            return chunks
+        nxt = end - chunk_overlap
+        while levels[nxt] < 0 and nxt > start + 1:
+            nxt -= 1
+        start = nxt if nxt > start else end
+        new_from = end

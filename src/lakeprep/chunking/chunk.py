@@ -1,0 +1,55 @@
+"""``explode_chunks``: one row per document -> one row per chunk (mapInPandas over the chunking kernel)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql.types import ArrayType, IntegerType, StringType, StructField, StructType
+
+from lakeprep.chunking._kernels import chunk_document, chunk_id
+from lakeprep.tokenizers import get_encoding
+
+__all__ = ["CHUNK_FIELDS", "explode_chunks"]
+
+CHUNK_FIELDS = [
+    StructField("chunk_id", StringType(), False),
+    StructField("doc_id", StringType(), False),
+    StructField("chunk_index", IntegerType(), False),
+    StructField("text", StringType(), False),
+    StructField("token_count", IntegerType(), False),
+    StructField("char_start", IntegerType(), False),  # into the silver text, in characters (code points)
+    StructField("char_end", IntegerType(), False),
+    StructField("section_path", ArrayType(StringType(), False), False),  # headings in force, outermost first
+]
+
+
+def explode_chunks(
+    *, encoding: str, chunk_size: int, chunk_overlap: int, carry: Sequence[str] = ("source_path",)
+) -> Callable[[DataFrame], DataFrame]:
+    """``(doc_id, text, *carry)`` -> chunk rows (:data:`CHUNK_FIELDS` plus the ``carry`` columns).
+
+    A document with empty text yields no chunk. The tokenizer is loaded once per Python worker.
+    """
+    names = [f.name for f in CHUNK_FIELDS]
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        enc = get_encoding(encoding)
+        for batch in batches:
+            rows: list[tuple] = []
+            extra = [batch[c].tolist() for c in carry]
+            for i, (doc_id, text) in enumerate(zip(batch["doc_id"], batch["text"])):
+                carried = tuple(col[i] for col in extra)
+                for c in chunk_document(text or "", enc, chunk_size=chunk_size, chunk_overlap=chunk_overlap):
+                    rows.append(
+                        (chunk_id(doc_id, c.index, c.text), doc_id, c.index, c.text, c.token_count,
+                         c.char_start, c.char_end, list(c.section_path), *carried)
+                    )
+            yield pd.DataFrame(rows, columns=[*names, *carry])
+
+    def transform(df: DataFrame) -> DataFrame:
+        schema = StructType([*CHUNK_FIELDS, *[df.schema[c] for c in carry]])
+        return df.select("doc_id", "text", *carry).mapInPandas(run, schema=schema)
+
+    return transform

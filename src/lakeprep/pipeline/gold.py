@@ -1,0 +1,312 @@
+"""Gold: RAG chunks (``gold.chunks``), packed training sequences (``gold.training_sequences``), MDS shards.
+
+Inputs are ``silver.documents`` and ``silver.dedup_clusters`` at one version each (recorded in every
+commit's metadata).
+
+* **Splits**: every document gets ``train``/``val``/``test`` from its duplicate group
+  (:mod:`lakeprep.splits`), so chunks, sequences and MDS samples of a document or a cluster never
+  straddle splits.
+* **Chunks** are maintained incrementally with one MERGE on ``chunk_id``: chunks of new documents are
+  inserted, chunks of documents gone from silver are deleted, documents whose split changed are updated;
+  unchanged chunks are not touched, so the Change Data Feed shows exactly what changed (what a vector
+  index syncing from it must re-embed). A change of chunking parameters re-chunks every document; chunks
+  whose id and place are unchanged still produce no change rows.
+* **Training sequences** depend on every document of a split (packing is global), so they are rebuilt in
+  one overwrite commit whenever the silver inputs or the parameters changed, and skipped otherwise.
+* **MDS**: exported from the training sequences version just written (or re-exported when the manifest
+  names another version); see :mod:`lakeprep.export.mds`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from lakeprep.chunking.chunk import explode_chunks
+from lakeprep.config import Config
+from lakeprep.export.mds import MdsResult, export_mds, read_manifest
+from lakeprep.io.delta import (
+    commit_metadata,
+    commit_metrics,
+    create_table_if_missing,
+    history,
+    latest_version,
+    merge_rows,
+    quote_path,
+    read_table,
+    table_exists,
+)
+from lakeprep.logs import run_context
+from lakeprep.schemas import GOLD_CHUNKS, TRAINING_SEQUENCES
+from lakeprep.splits import SPLITS, assign_splits, split_groups
+from lakeprep.tokenize.pack import pack_sequences, with_tokens
+from lakeprep.tokenizers import get_encoding
+
+__all__ = ["CHUNKS", "GoldResult", "SEQUENCES", "build_gold"]
+
+log = logging.getLogger(__name__)
+
+SILVER = "silver.documents"
+CLUSTERS = "silver.dedup_clusters"
+CHUNKS = "gold.chunks"
+SEQUENCES = "gold.training_sequences"
+_CHUNK_PARAMS = "lakeprep.chunking.params"
+
+
+@dataclass(frozen=True)
+class GoldResult:
+    """What one gold run did."""
+
+    run_id: str
+    inputs: Mapping[str, int]
+    documents: int
+    split_documents: Mapping[str, int] = field(default_factory=dict)
+    chunks_total: int = 0
+    chunks_inserted: int = 0
+    chunks_deleted: int = 0
+    chunks_updated: int = 0
+    sequences: Mapping[str, int] = field(default_factory=dict)  # per split; empty when not rebuilt
+    sequences_rebuilt: bool = False
+    tokens_packed: int = 0
+    tokens_dropped: int = 0  # incomplete tail sequences
+    mds: MdsResult | None = None
+    versions: Mapping[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"gold run {self.run_id}: {self.documents} documents "
+            f"({', '.join(f'{k}: {v}' for k, v in self.split_documents.items())}) from "
+            + ", ".join(f"{k} v{v}" for k, v in self.inputs.items()),
+            f"  chunks:          {self.chunks_total} (+{self.chunks_inserted} -{self.chunks_deleted} ~{self.chunks_updated})"
+            + (f" (gold.chunks v{self.versions[CHUNKS]})" if CHUNKS in self.versions else ""),
+        ]
+        if self.sequences_rebuilt:
+            lines.append(
+                f"  sequences:       {', '.join(f'{k}: {v}' for k, v in self.sequences.items())} "
+                f"({self.tokens_packed} tokens packed, {self.tokens_dropped} tail tokens dropped)"
+                + (f" (gold.training_sequences v{self.versions[SEQUENCES]})" if SEQUENCES in self.versions else "")
+            )
+        else:
+            lines.append("  sequences:       up to date")
+        if self.mds is not None:
+            lines.append(
+                f"  MDS:             {dict(self.mds.samples)} samples, {sum(self.mds.shards.values())} shards, "
+                f"{self.mds.bytes / 1e6:.2f} MB -> {self.mds.output}"
+            )
+        lines.append(f"  seconds:         {self.seconds:.1f}")
+        return lines
+
+
+def build_gold(
+    spark: SparkSession, cfg: Config, *, run_id: str, silver_version: int | None = None, clusters_version: int | None = None
+) -> GoldResult:
+    """Bring gold and the MDS export up to date with silver (at the given versions, default latest)."""
+    with run_context(run_id):
+        return _build(spark, cfg, run_id=run_id, silver_version=silver_version, clusters_version=clusters_version)
+
+
+def _params(cfg: Config) -> dict[str, Any]:
+    return {"chunking": asdict(cfg.gold.chunking)}
+
+
+def _sequence_params(cfg: Config) -> dict[str, Any]:
+    return {
+        "sequences": asdict(cfg.gold.sequences),
+        "splits": asdict(cfg.gold.splits),
+        "dedup_action": cfg.silver.dedup.action,
+    }
+
+
+def _build(
+    spark: SparkSession, cfg: Config, *, run_id: str, silver_version: int | None, clusters_version: int | None
+) -> GoldResult:
+    t0 = time.monotonic()
+    g = cfg.gold
+    paths = {n: cfg.storage.table_path(n) for n in (SILVER, CLUSTERS, CHUNKS, SEQUENCES)}
+    inputs = {
+        SILVER: silver_version if silver_version is not None else latest_version(spark, paths[SILVER]),
+        CLUSTERS: clusters_version if clusters_version is not None else latest_version(spark, paths[CLUSTERS]),
+    }
+    meta: dict[str, Any] = {"run_id": run_id, "layer": "gold", "config": cfg.fingerprint(), "inputs": inputs}
+    get_encoding(g.chunking.encoding)  # fail early (offline BPE file) before any Spark work
+    get_encoding(g.sequences.encoding)
+
+    chunk_params = json.dumps(_params(cfg), sort_keys=True)
+    create_table_if_missing(
+        spark, paths[CHUNKS], GOLD_CHUNKS, metadata={**meta, "table": CHUNKS},
+        properties={"delta.enableChangeDataFeed": "true", _CHUNK_PARAMS: chunk_params, "lakeprep.primary_key": "chunk_id"},
+    )
+    create_table_if_missing(spark, paths[SEQUENCES], TRAINING_SEQUENCES, metadata={**meta, "table": SEQUENCES})
+
+    docs = read_table(spark, paths[SILVER], version=inputs[SILVER], name=SILVER).select("doc_id", "text", "source_path")
+    groups = None
+    if cfg.silver.dedup.action == "mark":  # with duplicates removed, silver holds one member per cluster
+        clusters = read_table(spark, paths[CLUSTERS], version=inputs[CLUSTERS], name=CLUSTERS)
+        groups = split_groups(clusters, max_iterations=cfg.silver.dedup.max_cc_iterations)
+    with_split = docs.transform(assign_splits(ratios=g.splits.ratios(), seed=g.splits.seed, groups=groups)).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    cached: list[DataFrame] = [with_split]
+    versions: dict[str, int] = {}
+    try:
+        split_docs = {r["split"]: int(r["n"]) for r in with_split.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()}
+        n_docs = sum(split_docs.values())
+        log.info("gold %s: %d silver documents (v%d), splits %s", run_id, n_docs, inputs[SILVER], split_docs)
+
+        # -- chunks: one MERGE by chunk_id ------------------------------------------------------------------
+        stored = _table_property(spark, paths[CHUNKS], _CHUNK_PARAMS)
+        existing = read_table(spark, paths[CHUNKS], name=CHUNKS).select("chunk_id", "doc_id", "split", "char_start", "char_end")
+        existing_docs = existing.select("doc_id", "split").distinct()
+        if stored != chunk_params:
+            log.info("gold %s: chunking parameters changed (%s -> %s): re-chunking every document", run_id, stored, chunk_params)
+            todo = with_split
+        else:
+            unchanged = existing_docs.join(with_split.select("doc_id", "split"), on=["doc_id", "split"], how="left_semi")
+            todo = with_split.join(unchanged, on="doc_id", how="left_anti")
+        gone = existing_docs.select("doc_id").join(with_split.select("doc_id"), on="doc_id", how="left_anti")
+        new_chunks = (
+            todo.transform(
+                explode_chunks(
+                    encoding=g.chunking.encoding, chunk_size=g.chunking.chunk_size, chunk_overlap=g.chunking.chunk_overlap,
+                    carry=("source_path", "split"),
+                )
+            )
+            .withColumn("gold_run_id", F.lit(run_id))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        cached.append(new_chunks)
+        upserts = new_chunks.join(existing, on=["chunk_id", "doc_id", "split", "char_start", "char_end"], how="left_anti")
+        affected = todo.select("doc_id").unionByName(gone)
+        deletes = (
+            existing.join(affected, on="doc_id", how="left_semi")
+            .join(new_chunks.select("chunk_id"), on="chunk_id", how="left_anti")
+            .select("chunk_id")
+        )
+        v = merge_rows(
+            spark, paths[CHUNKS], upserts=upserts, deletes=deletes, keys=("chunk_id",),
+            columns=GOLD_CHUNKS.fieldNames(), metadata={**meta, "table": CHUNKS},
+        )
+        metrics = commit_metrics(spark, paths[CHUNKS], v) if v is not None else {}
+        inserted, deleted, updated = (
+            int(metrics.get(k, 0)) for k in ("numTargetRowsInserted", "numTargetRowsDeleted", "numTargetRowsUpdated")
+        )
+        if stored != chunk_params:
+            with commit_metadata(spark, {**meta, "table": CHUNKS}):
+                spark.sql(f"ALTER TABLE {quote_path(paths[CHUNKS])} SET TBLPROPERTIES ('{_CHUNK_PARAMS}' = '{chunk_params}')")
+            v = latest_version(spark, paths[CHUNKS])
+        if v is not None:
+            versions[CHUNKS] = v
+        chunks_total = read_table(spark, paths[CHUNKS], name=CHUNKS).count()
+
+        # -- training sequences: rebuilt when inputs or parameters changed -----------------------------------
+        seq_meta = {**meta, "table": SEQUENCES, "params": _sequence_params(cfg)}
+        last = history(spark, paths[SEQUENCES], with_row_counts=False)[-1].metadata
+        rebuild = last.get("operation") != "pack" or last.get("inputs") != inputs or last.get("params") != seq_meta["params"]
+        seq_counts: dict[str, int] = {}
+        packed = dropped = 0
+        if rebuild:
+            s = g.sequences
+            packed_all = (
+                with_split.select("doc_id", "split", "text")
+                .transform(with_tokens(encoding=s.encoding, append_eos=s.append_eos))
+                .transform(pack_sequences(seq_len=s.seq_len, seed=g.splits.seed))
+                .persist(StorageLevel.MEMORY_AND_DISK)
+            )
+            cached.append(packed_all)
+            stats = packed_all.groupBy((F.col("num_tokens") == s.seq_len).alias("full")).agg(
+                F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tokens")
+            ).collect()
+            for r in stats:
+                if r["full"]:
+                    packed = int(r["tokens"])
+                else:
+                    dropped = int(r["tokens"])
+            full = packed_all.where(F.col("num_tokens") == s.seq_len).withColumn("gold_run_id", F.lit(run_id))
+            with commit_metadata(spark, {**seq_meta, "operation": "pack"}):
+                full.select(*TRAINING_SEQUENCES.fieldNames()).write.format("delta").mode("overwrite").save(paths[SEQUENCES])
+            versions[SEQUENCES] = latest_version(spark, paths[SEQUENCES])
+            seq_counts = {
+                r["split"]: int(r["n"]) for r in full.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()
+            }
+            seq_counts = {k: seq_counts.get(k, 0) for k in SPLITS}
+            log.info("gold %s: packed %s sequences of %d tokens; %d tail tokens dropped", run_id, seq_counts, s.seq_len, dropped)
+
+        # -- MDS ------------------------------------------------------------------------------------------------
+        mds = None
+        if g.mds.enabled:
+            seq_version = latest_version(spark, paths[SEQUENCES])
+            current = read_manifest(cfg.mds_path)
+            wanted = {"table": SEQUENCES, "version": seq_version, "config": cfg.fingerprint()}
+            if current is None or {k: current.get("source", {}).get(k) for k in wanted} != wanted:
+                mds = export_sequences(spark, cfg, version=seq_version, run_id=run_id, inputs=inputs)
+    finally:
+        for df in cached:
+            df.unpersist()
+
+    result = GoldResult(
+        run_id=run_id,
+        inputs=inputs,
+        documents=n_docs,
+        split_documents={k: split_docs.get(k, 0) for k in SPLITS},
+        chunks_total=chunks_total,
+        chunks_inserted=inserted,
+        chunks_deleted=deleted,
+        chunks_updated=updated,
+        sequences=seq_counts,
+        sequences_rebuilt=rebuild,
+        tokens_packed=packed,
+        tokens_dropped=dropped,
+        mds=mds,
+        versions=versions,
+        seconds=time.monotonic() - t0,
+    )
+    log.info("gold %s: %d chunks, sequences %s, %.1fs", run_id, chunks_total, seq_counts or "up to date", result.seconds)
+    return result
+
+
+def export_sequences(
+    spark: SparkSession, cfg: Config, *, version: int, run_id: str, inputs: Mapping[str, int] | None = None, tag: str | None = None
+) -> MdsResult:
+    """Export ``gold.training_sequences`` as of ``version`` (and chunks, if configured) to ``cfg.mds_path``."""
+    g = cfg.gold
+    seqs = read_table(spark, cfg.storage.table_path(SEQUENCES), version=version, name=SEQUENCES)
+    chunks = None
+    if g.mds.include_chunks:
+        order = Window.partitionBy("split").orderBy("doc_id", "chunk_index")
+        chunks = (
+            read_table(spark, cfg.storage.table_path(CHUNKS), name=CHUNKS)
+            .select("split", "chunk_id", "doc_id", "chunk_index", "text")
+            .withColumn("seq_index", F.row_number().over(order) - 1)
+        )
+    enc = get_encoding(g.sequences.encoding)
+    manifest = {
+        "source": {"table": SEQUENCES, "path": cfg.storage.table_path(SEQUENCES), "version": version, "config": cfg.fingerprint()},
+        "inputs": dict(inputs or {}),
+        "tag": tag,
+        "run_id": run_id,
+        "seq_len": g.sequences.seq_len,
+        "encoding": g.sequences.encoding,
+        "eos_token": enc.eot_token if g.sequences.append_eos else None,
+        "splits": g.splits.ratios(),
+        "split_seed": g.splits.seed,
+    }
+    return export_mds(
+        spark, seqs, cfg.mds_path, manifest=manifest, compression=g.mds.compression, size_limit=g.mds.size_limit,
+        writers_per_split=g.mds.writers_per_split, chunks=chunks, run_id=run_id,
+    )
+
+
+def _table_property(spark: SparkSession, path: str, key: str) -> str | None:
+    if not table_exists(spark, path):
+        return None
+    props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(path)}").collect()}
+    return props.get(key)

@@ -1,0 +1,123 @@
+"""Chunking kernel: size bound, exact overlap, offsets, structure preference, section paths (no Spark)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lakeprep.chunking._kernels import chunk_document, chunk_id, section_headings
+from lakeprep.tokenizers import get_encoding
+
+ENC = get_encoding("cl100k_base")
+
+_words = st.sampled_from(
+    ["data", "lake", "Delta", "table", "version.", "chunk", "token", "über", "naïve", "日本語", "emoji😀", "x", "42", "(see)", "end!"]
+)
+_paragraph = st.lists(_words, min_size=1, max_size=60).map(" ".join)
+_block = st.one_of(_paragraph, _words.map(lambda w: f"# {w}"), _words.map(lambda w: f"## {w}"), _paragraph.map(lambda p: f"- {p}"))
+documents = st.lists(_block, min_size=1, max_size=25).map("\n\n".join)
+
+
+def _check_invariants(text: str, size: int, overlap: int) -> None:
+    chunks = chunk_document(text, ENC, chunk_size=size, chunk_overlap=overlap)
+    assert chunks, "a non-empty document has at least one chunk"
+    assert chunks[0].char_start == 0 and chunks[-1].char_end == len(text)
+    for i, c in enumerate(chunks):
+        assert c.index == i
+        assert text[c.char_start : c.char_end] == c.text
+        assert c.token_count == len(ENC.encode_ordinary(c.text)) <= size
+        assert c.token_end - c.token_start <= size
+    for a, b in zip(chunks, chunks[1:]):
+        # consecutive chunks share exactly `overlap` document tokens, a little more only where the
+        # overlap would otherwise start inside a multi-byte character
+        shared = a.token_end - b.token_start
+        assert overlap <= shared <= overlap + 3
+        assert b.char_start <= a.char_end  # no gap: every character is in some chunk
+        assert b.token_end > a.token_end  # progress
+        assert text[b.char_start : a.char_end] == a.text[len(a.text) - (a.char_end - b.char_start) :]
+
+
+@settings(max_examples=150, deadline=None)
+@given(documents, st.sampled_from([(16, 0), (16, 4), (32, 8), (64, 16), (100, 50)]))
+def test_chunk_invariants_hold_for_any_document(text: str, sizes: tuple[int, int]) -> None:
+    _check_invariants(text, *sizes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=2000))
+def test_chunk_invariants_hold_for_arbitrary_unicode(text: str) -> None:
+    _check_invariants(text, 24, 6)
+
+
+def test_ascii_overlap_is_exact() -> None:
+    text = " ".join(f"word{i}." for i in range(600))
+    chunks = chunk_document(text, ENC, chunk_size=50, chunk_overlap=10)
+    assert len(chunks) > 5
+    for a, b in zip(chunks, chunks[1:]):
+        assert a.token_end - b.token_start == 10
+        # the shared text re-encodes to (about) the overlap
+        assert abs(len(ENC.encode_ordinary(text[b.char_start : a.char_end])) - 10) <= 1
+
+
+def test_short_document_is_one_chunk_and_empty_is_none() -> None:
+    (c,) = chunk_document("A short note.", ENC, chunk_size=512, chunk_overlap=64)
+    assert (c.text, c.char_start, c.char_end, c.section_path) == ("A short note.", 0, 13, ())
+    assert chunk_document("", ENC, chunk_size=512, chunk_overlap=64) == []
+
+
+def test_split_prefers_heading_then_paragraph_then_sentence() -> None:
+    para = "Alpha beta gamma delta epsilon. " * 6  # ~40 tokens, several sentences
+    text = f"# One\n\n{para}\n\n{para}\n\n# Two\n\n{para}"
+    chunks = chunk_document(text, ENC, chunk_size=110, chunk_overlap=10)
+    # the first chunk ends right before "# Two" although a paragraph break and sentences come earlier
+    assert text[chunks[0].char_end :].startswith("# Two")
+    assert chunks[1].section_path == ("Two",)
+    # no heading in reach: the end falls on a paragraph start
+    text2 = f"{para}\n\n{para}\n\n{para}"
+    c2 = chunk_document(text2, ENC, chunk_size=100, chunk_overlap=10)
+    assert text2[: c2[0].char_end].endswith("\n\n")
+    # no paragraph in reach: a sentence end
+    text3 = "Alpha beta gamma delta epsilon zeta eta. " * 30
+    c3 = chunk_document(text3, ENC, chunk_size=64, chunk_overlap=8)
+    assert all(c.text.rstrip().endswith(".") for c in c3[:-1])
+
+
+def test_unbreakable_text_falls_back_to_token_boundaries() -> None:
+    text = "x" * 5000  # one "word": no whitespace at all
+    chunks = chunk_document(text, ENC, chunk_size=40, chunk_overlap=5)
+    assert all(c.token_count <= 40 for c in chunks)
+    assert "".join(c.text[(0 if i == 0 else chunks[i - 1].char_end - c.char_start) :] for i, c in enumerate(chunks)) == text
+
+
+def test_section_paths_follow_heading_levels() -> None:
+    text = "# A\n\nintro\n\n## B\n\nb text\n\n### C\n\nc text\n\n## D\n\nd text\n\n# E\n\ne"
+    paths = [p for _, p in section_headings(text)]
+    assert paths == [("A",), ("A", "B"), ("A", "B", "C"), ("A", "D"), ("E",)]
+    body = " ".join(["words in this section"] * 4)
+    long_text = "\n\n".join(f"{h}\n\n{body}" for h in ("# A", "## B", "### C", "## D", "# E"))
+    chunks = chunk_document(long_text, ENC, chunk_size=32, chunk_overlap=0)
+    heads = section_headings(long_text)
+    for c in chunks:  # the path in force where the chunk's text starts (no overlap here)
+        expected = [p for pos, p in heads if pos <= c.char_start][-1]
+        assert c.section_path == expected
+    assert {c.section_path for c in chunks} == {("A",), ("A", "B"), ("A", "B", "C"), ("A", "D"), ("E",)}
+
+
+def test_list_markers_are_not_sentence_ends() -> None:
+    items = "\n".join(f"{i}. step number {i} does one thing and then another thing" for i in range(1, 40))
+    chunks = chunk_document(items, ENC, chunk_size=48, chunk_overlap=0)
+    for c in chunks[:-1]:
+        assert c.text.endswith("\n") or c.text.endswith("thing"), repr(c.text[-20:])
+
+
+def test_chunk_id_is_stable_and_sensitive() -> None:
+    a = chunk_id("doc1", 0, "text")
+    assert a == chunk_id("doc1", 0, "text") and len(a) == 32
+    assert len({a, chunk_id("doc2", 0, "text"), chunk_id("doc1", 1, "text"), chunk_id("doc1", 0, "text!")}) == 4
+    assert chunk_id("ab", 1, "c") != chunk_id("a", 1, "bc")  # fields are delimited
+
+
+def test_bad_sizes_are_rejected() -> None:
+    with pytest.raises(ValueError):
+        chunk_document("x", ENC, chunk_size=10, chunk_overlap=10)
