@@ -1,7 +1,9 @@
-"""The README's path: ``spark-submit pipelines/build_corpus.py`` in a fresh JVM, then ``lakeprep history``."""
+"""The README's path: ``spark-submit pipelines/build_corpus.py`` in a fresh JVM, then ``lakeprep history``,
+then the MDS export read back with ``streaming.StreamingDataset``."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +21,7 @@ def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_spark_submit_builds_bronze_and_history_shows_the_run(sample_landing: Path, tmp_path: Path) -> None:
+def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing: Path, tmp_path: Path) -> None:
     conf = tmp_path / "conf.yaml"
     conf.write_text(
         yaml.safe_dump(
@@ -27,6 +29,7 @@ def test_spark_submit_builds_bronze_and_history_shows_the_run(sample_landing: Pa
                 "storage": {"root": str(tmp_path / "lake")},
                 "spark": {"master": "local[1]", "conf": {"spark.sql.shuffle.partitions": "2"}},
                 "bronze": {"landing": str(sample_landing)},
+                "gold": {"sequences": {"seq_len": 64}, "splits": {"train": 0.8, "val": 0.1, "test": 0.1}},
             }
         )
     )
@@ -56,6 +59,8 @@ def test_spark_submit_builds_bronze_and_history_shows_the_run(sample_landing: Pa
     assert "quarantined: 4 files" in submit.stdout
     assert "silver run e2e-run-1: 13 new bronze documents" in submit.stdout
     assert "kept:            10 (silver.documents v1)" in submit.stdout
+    assert "gold run e2e-run-1: 10 documents" in submit.stdout
+    assert "(gold.chunks v1)" in submit.stdout and "MDS:" in submit.stdout
     # spark-submit merges the driver's stderr into stdout; its --master wins over the config's
     assert "lakeprep.session: spark session: master=local[2]" in submit.stdout
 
@@ -65,3 +70,13 @@ def test_spark_submit_builds_bronze_and_history_shows_the_run(sample_landing: Pa
     assert [r[0] for r in rows] == ["0", "1"]
     assert rows[0][3:7] == ["CREATE", "TABLE", "e2e-run-1", "0"]
     assert rows[1][3:7] == ["MERGE", "e2e-run-1", "13", "inserted=13"]
+
+    manifest = json.loads((tmp_path / "lake" / "mds" / "manifest.json").read_text())
+    assert manifest["run_id"] == "e2e-run-1" and manifest["seq_len"] == 64
+    from streaming import StreamingDataset
+    from streaming.base.util import clean_stale_shared_memory
+
+    clean_stale_shared_memory()
+    train = StreamingDataset(local=str(tmp_path / "lake" / "mds" / "train"), shuffle=False, batch_size=1)
+    assert len(train) == manifest["samples"]["train"] > 0
+    assert all(len(train[i]["tokens"]) == 64 for i in range(len(train)))

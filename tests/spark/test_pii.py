@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from lakeprep.config import PiiConfig
 from lakeprep.pii.mask import mask_pii, pseudonym_key
 from lakeprep.pipeline.batch import run_build
+from lakeprep.tokenizers import get_encoding
 
 from ..conftest import write_file
 from .helpers import make_config, table
@@ -85,7 +86,7 @@ def test_no_planted_pii_leaves_bronze(spark: SparkSession, tmp_path: Path, caplo
     )
     write_file(landing / "deploy-copy.txt", (landing / "deploy.txt").read_text())  # exact duplicate
     write_file(landing / "short.txt", f"Ping {PLANTED['EMAIL']} now")  # quality reject (too few words)
-    cfg = make_config(landing, tmp_path / "lake")
+    cfg = make_config(landing, tmp_path / "lake", "gold.sequences.seq_len=16", "gold.splits.train=1", "gold.splits.val=0", "gold.splits.test=0")
     with caplog.at_level(logging.DEBUG, logger="lakeprep"):
         result = run_build(spark, cfg)
     s = result.silver
@@ -96,11 +97,28 @@ def test_no_planted_pii_leaves_bronze(spark: SparkSession, tmp_path: Path, caplo
     bronze_blob = _dump(table(spark, cfg, "bronze.documents"))
     assert PLANTED["EMAIL"] in bronze_blob and PLANTED["IBAN"] in bronze_blob
     # ... and nothing after bronze does: not the tables, not the logs, not the printed summary
-    for name in ("silver.documents", "quarantine.silver", "silver.dedup_clusters", "silver.minhash_index"):
+    for name in (
+        "silver.documents", "quarantine.silver", "silver.dedup_clusters", "silver.minhash_index", "gold.chunks",
+    ):
         blob = _dump(table(spark, cfg, name))
         assert blob, name
         for kind, value in PLANTED.items():
             assert value not in blob, f"{kind} leaked into {name}"
+    # gold: the packed token stream and the MDS samples decode to masked text only
+    enc = get_encoding("cl100k_base")
+    seqs = table(spark, cfg, "gold.training_sequences").orderBy("split", "seq_index").collect()
+    assert len(seqs) > 10
+    stream = enc.decode([t for r in seqs for t in r["tokens"]])
+    assert "<IBAN>" in stream
+    from streaming import StreamingDataset
+    from streaming.base.util import clean_stale_shared_memory
+
+    clean_stale_shared_memory()
+    ds = StreamingDataset(local=str(Path(cfg.mds_path) / "train"), shuffle=False, batch_size=1)
+    mds_text = enc.decode([int(t) for i in range(len(ds)) for t in ds[i]["tokens"]])
+    assert len(ds) == len(seqs) and mds_text == stream
+    for kind, value in PLANTED.items():
+        assert value not in stream, f"{kind} leaked into gold.training_sequences / MDS"
     outputs = caplog.text + result.summary()
     for kind, value in PLANTED.items():
         assert value not in outputs, f"{kind} leaked into the logs"

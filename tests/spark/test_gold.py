@@ -1,0 +1,236 @@
+"""Gold on real local Spark + Delta: chunk transform (chispa), packing, splits, CDF, MDS read back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from lakeprep.chunking._kernels import chunk_document, chunk_id
+from lakeprep.chunking.chunk import explode_chunks
+from lakeprep.io.delta import history, quote_path
+from lakeprep.pipeline.batch import run_build
+from lakeprep.splits import assign_splits
+from lakeprep.tokenize._kernels import pack_stream
+from lakeprep.tokenize.pack import pack_sequences
+from lakeprep.tokenizers import get_encoding
+
+from ..conftest import write_file
+from .helpers import make_config, table
+
+ENC = get_encoding("cl100k_base")
+
+
+def test_explode_chunks_matches_the_kernel(spark: SparkSession) -> None:
+    docs = [
+        ("d1", "# Title\n\n" + "Sentence one is here. " * 40, "file:/a.md"),
+        ("d2", "short text", "file:/b.txt"),
+        ("d3", "", "file:/c.txt"),
+    ]
+    df = spark.createDataFrame(docs, "doc_id string, text string, source_path string")
+    actual = df.transform(explode_chunks(encoding="cl100k_base", chunk_size=40, chunk_overlap=8))
+    rows = []
+    for doc_id, text, path in docs:
+        for c in chunk_document(text, ENC, chunk_size=40, chunk_overlap=8):
+            rows.append((chunk_id(doc_id, c.index, c.text), doc_id, c.index, c.text, c.token_count,
+                         c.char_start, c.char_end, list(c.section_path), path))
+    expected = spark.createDataFrame(rows, actual.schema)
+    assert len(rows) > 4
+    assert_df_equality(actual, expected, ignore_row_order=True)
+    # offsets are Spark character positions too: substring(text, start + 1, len) is the chunk
+    joined = actual.join(df.withColumnRenamed("text", "doc_text").drop("source_path"), on="doc_id")
+    bad = joined.where(F.expr("substring(doc_text, char_start + 1, char_end - char_start)") != F.col("text")).count()
+    assert bad == 0
+    assert actual.where(F.col("token_count") > 40).count() == 0
+
+
+def _order(seed: int, doc_id: str) -> str:
+    return hashlib.sha256(f"{seed}:order:{doc_id}".encode()).hexdigest()
+
+
+def test_pack_sequences_equals_the_single_process_packer(spark: SparkSession) -> None:
+    rng = random.Random(3)
+    docs = []
+    for i in range(300):
+        n = rng.randint(1, 90)
+        docs.append((f"doc{i:04d}", rng.choice(["train", "val"]), [rng.randint(0, 100_000) for _ in range(n)], n))
+    df = spark.createDataFrame(docs, "doc_id string, split string, tokens array<int>, n_tokens int")
+    packed = df.transform(pack_sequences(seq_len=64, seed=7)).collect()
+    for split in ("train", "val"):
+        mine = sorted((d for d in docs if d[1] == split), key=lambda d: _order(7, d[0]))
+        expected, dropped = pack_stream([np.array(d[2], dtype=np.uint32) for d in mine], 64)
+        got = sorted((r for r in packed if r["split"] == split), key=lambda r: r["seq_index"])
+        full = [r for r in got if r["num_tokens"] == 64]
+        assert [r["seq_index"] for r in got] == list(range(len(got)))
+        assert len(full) == len(expected) and len(got) - len(full) == (1 if dropped else 0)
+        for r, e in zip(full, expected):
+            assert r["tokens"] == e.tolist()
+        # provenance: the documents of a sequence in stream order
+        assert got[0]["doc_ids"][0] == mine[0][0]
+
+
+def test_splits_are_seeded_deterministic_and_follow_ratios(spark: SparkSession) -> None:
+    df = spark.range(20000).select(F.format_string("doc%05d", "id").alias("doc_id"))
+    ratios = {"train": 0.8, "val": 0.1, "test": 0.1}
+    a = df.transform(assign_splits(ratios=ratios, seed=1))
+    b = df.transform(assign_splits(ratios=ratios, seed=1))
+    assert_df_equality(a, b, ignore_row_order=True)
+    counts = {r["split"]: r["count"] for r in a.groupBy("split").count().collect()}
+    assert abs(counts["train"] / 20000 - 0.8) < 0.015 and abs(counts["val"] / 20000 - 0.1) < 0.01
+    c = df.transform(assign_splits(ratios=ratios, seed=2))
+    moved = a.join(c.withColumnRenamed("split", "s2"), on=["doc_id", "group_id"]).where("split != s2").count()
+    assert moved > 3000  # another seed, another assignment
+    groups = spark.createDataFrame([("doc00001", "g"), ("doc00002", "g"), ("doc00003", "g")], "doc_id string, group_id string")
+    g = df.transform(assign_splits(ratios=ratios, seed=1, groups=groups))
+    assert g.where(F.col("group_id") == "g").select("split").distinct().count() == 1
+
+
+@pytest.fixture(scope="module")
+def sample_build(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    import shutil
+
+    from ..conftest import SAMPLE_LANDING
+
+    root = tmp_path_factory.mktemp("gold")
+    landing = root / "landing"
+    shutil.copytree(SAMPLE_LANDING, landing)
+    cfg = make_config(
+        landing, root / "lake",
+        "gold.chunking.chunk_size=64", "gold.chunking.chunk_overlap=8", "gold.sequences.seq_len=32",
+        "gold.splits.train=0.6", "gold.splits.val=0.2", "gold.splits.test=0.2",
+    )
+    return cfg, run_build(spark, cfg), landing
+
+
+def test_sample_build_writes_gold_tables_and_mds(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]
+    from streaming import StreamingDataset
+    from streaming.base.util import clean_stale_shared_memory
+
+    cfg, result, _ = sample_build
+    g = result.gold
+    silver = table(spark, cfg, "silver.documents")
+    chunks = table(spark, cfg, "gold.chunks")
+    assert g.documents == silver.count() == 10
+    assert g.chunks_total == chunks.count() == g.chunks_inserted > 10
+    assert chunks.select("chunk_id").distinct().count() == chunks.count()
+    assert chunks.where(F.col("token_count") > 64).count() == 0
+    # every silver document is chunked, offsets point into the silver text, one split per document
+    joined = chunks.join(silver.select("doc_id", F.col("text").alias("doc_text")), on="doc_id")
+    assert joined.where(F.expr("substring(doc_text, char_start + 1, char_end - char_start)") != F.col("text")).count() == 0
+    assert chunks.select("doc_id").distinct().count() == 10
+    assert chunks.groupBy("doc_id").agg(F.countDistinct("split").alias("n")).where("n > 1").count() == 0
+    props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(cfg.storage.table_path('gold.chunks'))}").collect()}
+    assert props["delta.enableChangeDataFeed"] == "true"
+    html = chunks.where(F.col("source_path").endswith("spark-intro.html")).orderBy("chunk_index").first()
+    assert html["section_path"] == ["What Apache Spark is for"]
+
+    seqs = table(spark, cfg, "gold.training_sequences")
+    assert seqs.where(F.col("num_tokens") != 32).count() == 0
+    n_train = seqs.where("split = 'train'").count()
+    assert n_train == g.sequences["train"] > 5
+    # sequence provenance matches chunk splits: a sequence only holds documents of its own split
+    doc_split = chunks.select("doc_id", F.col("split").alias("doc_split")).distinct()
+    crossed = seqs.select("split", F.explode("doc_ids").alias("doc_id")).join(doc_split, on="doc_id").where("split != doc_split")
+    assert crossed.count() == 0
+
+    manifest = json.loads((Path(cfg.mds_path) / "manifest.json").read_text())
+    assert manifest["source"]["table"] == "gold.training_sequences"
+    assert manifest["source"]["version"] == result.gold.versions["gold.training_sequences"]
+    assert manifest["source"]["config"] == cfg.fingerprint() and manifest["seq_len"] == 32
+    assert not list(Path(cfg.mds_path).parent.glob("mds.staging-*"))
+
+    clean_stale_shared_memory()
+    ds = StreamingDataset(local=str(Path(cfg.mds_path) / "train"), shuffle=False, batch_size=1)
+    assert len(ds) == n_train == manifest["samples"]["train"]
+    rows = {r["seq_index"]: r["tokens"] for r in seqs.where("split = 'train'").collect()}
+    for i in sorted(rows):
+        sample = ds[i]
+        assert sample["seq_index"] == i
+        assert sample["tokens"].dtype == np.uint32
+        assert sample["tokens"].tolist() == rows[i]
+    # round trip to text: the packed stream decodes to silver text (PII already masked)
+    text = ENC.decode(ds[0]["tokens"].tolist())
+    assert len(text) > 20
+
+
+def test_rerun_without_changes_touches_nothing_in_gold(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]
+    cfg, first, _ = sample_build
+    before = {n: len(history(spark, cfg.storage.table_path(n), with_row_counts=False)) for n in ("gold.chunks", "gold.training_sequences")}
+    mtime = (Path(cfg.mds_path) / "manifest.json").stat().st_mtime_ns
+    again = run_build(spark, cfg)
+    assert again.gold.chunks_inserted == again.gold.chunks_deleted == 0 and not again.gold.sequences_rebuilt
+    assert again.gold.mds is None
+    after = {n: len(history(spark, cfg.storage.table_path(n), with_row_counts=False)) for n in before}
+    assert after == before
+    assert (Path(cfg.mds_path) / "manifest.json").stat().st_mtime_ns == mtime
+
+
+def test_changed_document_changes_only_its_chunks_in_the_cdf(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]
+    cfg, _, landing = sample_build
+    path = cfg.storage.table_path("gold.chunks")
+    v0 = max(e.version for e in history(spark, path, with_row_counts=False))
+    target = landing / "articles" / "delta-lake-basics.md"
+    write_file(target, target.read_text() + "\n\n## Vacuum\n\nVACUUM removes files that no version still needs after the retention period.\n")
+    result = run_build(spark, cfg)
+    assert result.gold.chunks_inserted > 0 and result.gold.chunks_deleted > 0
+    changes = spark.sql(f"SELECT * FROM table_changes_by_path('{path}', {v0 + 1})")
+    touched = {r["source_path"] for r in changes.select("source_path").distinct().collect()}
+    assert touched == {"file:" + str(target)}
+    kinds = {r["_change_type"] for r in changes.select("_change_type").distinct().collect()}
+    assert kinds <= {"insert", "delete"}
+    current = table(spark, cfg, "gold.chunks").where(F.col("source_path") == "file:" + str(target))
+    assert current.select("doc_id").distinct().count() == 1
+    assert current.where(F.col("text").contains("VACUUM removes files")).count() >= 1
+    assert result.gold.sequences_rebuilt and result.gold.mds is not None  # packing is global: rebuilt
+
+
+def test_near_duplicates_stay_in_one_split(spark: SparkSession, tmp_path: Path) -> None:
+    rng = random.Random(11)
+    vocab = [f"term{i}" for i in range(3000)]
+    landing = tmp_path / "landing"
+    families = 12
+    for f in range(families):
+        base = [rng.choice(vocab) for _ in range(220)]
+        for k in range(3):  # three near-duplicates per family (one word changed each: Jaccard ~0.83-0.9)
+            words = list(base)
+            words[rng.randrange(len(words))] = rng.choice(vocab)
+            write_file(landing / f"fam{f:02d}-v{k}.txt", " ".join(words))
+    for u in range(20):
+        write_file(landing / f"unique{u:02d}.txt", " ".join(rng.choice(vocab) for _ in range(220)))
+    overrides = (
+        "silver.dedup.action=mark", "silver.quality.min_alpha_word_fraction=0", "silver.quality.max_mean_word_length=20",
+        "gold.splits.train=0.5", "gold.splits.val=0.25", "gold.splits.test=0.25", "gold.sequences.seq_len=128",
+        "gold.mds.enabled=false",
+    )
+    cfg = make_config(landing, tmp_path / "lake", *overrides)
+    result = run_build(spark, cfg)
+    assert result.silver.documents_kept == families * 3 + 20  # marked, not removed
+    chunks = table(spark, cfg, "gold.chunks")
+    doc_split = chunks.select("doc_id", "split", "source_path").distinct()
+    by_family: dict[str, set[str]] = {}
+    for r in doc_split.collect():
+        name = Path(r["source_path"]).name
+        if name.startswith("fam"):
+            by_family.setdefault(name[:5], set()).add(r["split"])
+    assert len(by_family) == families
+    assert all(len(s) == 1 for s in by_family.values()), by_family
+    assert len(set().union(*by_family.values())) > 1  # families do land in different splits
+    # the clusters silver recorded are what keeps them together
+    clusters = table(spark, cfg, "silver.dedup_clusters").where("method = 'near'")
+    assert clusters.select("cluster_id").distinct().count() == families
+    # deterministic: a fresh build of the same landing gives the same splits
+    cfg2 = make_config(landing, tmp_path / "lake2", *overrides)
+    run_build(spark, cfg2)
+    assert_df_equality(
+        table(spark, cfg2, "gold.chunks").select("chunk_id", "split"), chunks.select("chunk_id", "split"), ignore_row_order=True
+    )
+    seqs = table(spark, cfg, "gold.training_sequences")
+    seqs2 = table(spark, cfg2, "gold.training_sequences")
+    assert_df_equality(seqs.drop("gold_run_id"), seqs2.drop("gold_run_id"), ignore_row_order=True)
