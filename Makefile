@@ -47,6 +47,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bronze.py --files 2000 --master 'local[2]'
 	$(BIN)/python benchmarks/dedup.py --docs 20000 --scale 100000 --master 'local[2]'
 	$(BIN)/python benchmarks/pii.py --docs 3000
+	$(BIN)/python benchmarks/chunking.py --docs 2000 --spark --master 'local[2]'
+	$(BIN)/python benchmarks/chunking.py --docs 2000 --chunk-size 128 --overlap 16
+	$(BIN)/python benchmarks/mds.py --docs 10000 --master 'local[2]'
 
 clean:
 	rm -rf lake spark-warehouse .pytest_cache

@@ -39,10 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "section_headings"]
 
 _HEADING = re.compile(r"(?m)^(#{1,6})[ \t]+(.+?)[ \t#]*$")
-_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
-_LINE = re.compile(r"\n")
-_SENTENCE = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s)")
-_LIST_MARKER = re.compile(r"(?m)^[ \t]*(?:\d{1,3}|[A-Za-z])[.)](?=\s)")  # "4." / "b)" is not a sentence end
+_LIST_MARKER = re.compile(r"[ \t]*(?:\d{1,3}|[A-Za-z])[.)]")  # "4." / "b)" at a line start is not a sentence end
 _WHITESPACE_BYTES = np.zeros(256, dtype=bool)
 _WHITESPACE_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20]] = True
 
@@ -95,38 +92,69 @@ def section_headings(text: str) -> list[tuple[int, tuple[str, ...]]]:
     return out
 
 
-def boundary_levels(text: str, tokens: np.ndarray, enc: "tiktoken.Encoding") -> tuple[np.ndarray, np.ndarray]:
-    """For token boundaries ``0..n``: their character offsets and levels (see the module docstring)."""
-    raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+def boundary_levels(
+    text: str, tokens: np.ndarray, enc: "tiktoken.Encoding", headings: list[tuple[int, tuple[str, ...]]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """For token boundaries ``0..n``: their character offsets and levels (see the module docstring).
+
+    Structure is found on the UTF-8 bytes with numpy (newlines, blank lines, sentence punctuation before
+    whitespace); only headings use a regular expression.
+    """
+    raw = text.encode("utf-8")
+    b = np.frombuffer(raw, dtype=np.uint8)
     byte_off = np.zeros(len(tokens) + 1, dtype=np.int64)
     np.cumsum(_token_byte_lengths(enc)[tokens], out=byte_off[1:])
-    # character index of every byte offset (offsets inside a character map to that character's end)
-    is_start = np.ones(len(raw) + 1, dtype=bool)
-    is_start[:-1] = (raw & 0xC0) != 0x80
-    char_of_byte = np.concatenate(([0], np.cumsum(is_start[:-1])))
-    chars = char_of_byte[byte_off]
+    if len(raw) == len(text):  # ASCII: bytes are characters
+        char_of_byte = None
+        chars = byte_off
+    else:  # character index of every byte offset (offsets inside a character map to that character's end)
+        starts = np.ones(len(b) + 1, dtype=bool)
+        starts[:-1] = (b & 0xC0) != 0x80
+        char_of_byte = np.concatenate(([0], np.cumsum(starts[:-1])))
+        chars = char_of_byte[byte_off]
     levels = np.zeros(len(tokens) + 1, dtype=np.int8)
-    # word boundaries: whitespace just before or just after
+    ws = _WHITESPACE_BYTES[b]
     inner = byte_off[1:-1]
-    if len(inner):
-        levels[1:-1] = (_WHITESPACE_BYTES[raw[inner]] | _WHITESPACE_BYTES[raw[inner - 1]]).astype(np.int8)
+    if len(inner):  # word boundaries: whitespace just before or just after
+        levels[1:-1] = (ws[inner] | ws[inner - 1]).astype(np.int8)
 
-    def mark(positions: list[int], level: int) -> None:
-        if not positions:
-            return
-        pos = np.asarray(positions, dtype=np.int64)
-        idx = np.searchsorted(chars, pos)
-        ok = idx < len(chars)
-        idx, pos = idx[ok], pos[ok]
-        hit = idx[chars[idx] == pos]
-        levels[hit] = np.maximum(levels[hit], level)
+    def mark(byte_positions: np.ndarray, level: int) -> None:
+        if len(byte_positions):
+            idx = np.searchsorted(byte_off, byte_positions)
+            ok = idx < len(byte_off)
+            idx = idx[ok]
+            hit = idx[byte_off[idx] == byte_positions[ok]]
+            levels[hit] = np.maximum(levels[hit], level)
 
-    markers = {m.end() for m in _LIST_MARKER.finditer(text)}
-    mark([m.end() for m in _SENTENCE.finditer(text) if m.end() not in markers], 2)
-    mark([m.end() for m in _LINE.finditer(text)], 2)
-    mark([m.end() for m in _PARAGRAPH.finditer(text)], 3)
-    mark([m.start() for m in _HEADING.finditer(text)], 4)
-    levels[~is_start[byte_off]] = -1
+    nl = np.flatnonzero(b == 0x0A)
+    mark(nl + 1, 2)  # line starts
+    if len(nl) > 1:  # paragraph starts: after a newline whose line is blank
+        nonws = np.concatenate(([0], np.cumsum(~ws)))
+        blank = nonws[nl[1:]] == nonws[nl[:-1] + 1]
+        mark(nl[1:][blank] + 1, 3)
+    # sentence ends: . ! ? before whitespace, except list markers like "4." or "b)" at a line start
+    punct = np.flatnonzero(((b[:-1] == 0x2E) | (b[:-1] == 0x21) | (b[:-1] == 0x3F)) & ws[1:]) + 1
+    if len(punct):
+        line_start = np.concatenate(([0], nl + 1))[np.searchsorted(nl, punct - 1)]
+        near = punct - line_start <= 4
+        if near.any():
+            keep = np.ones(len(punct), dtype=bool)
+            for i in np.flatnonzero(near):
+                if _LIST_MARKER.fullmatch(raw[line_start[i] : punct[i]].decode("utf-8", "replace")):
+                    keep[i] = False
+            punct = punct[keep]
+        mark(punct, 2)
+    heads = section_headings(text) if headings is None else headings
+    if heads:
+        pos = np.array([p for p, _ in heads], dtype=np.int64)
+        if char_of_byte is not None:  # character -> byte offsets
+            pos = np.searchsorted(char_of_byte, pos)
+        mark(pos, 4)
+    if char_of_byte is not None:
+        inside = np.ones(len(b) + 1, dtype=bool)
+        inside[:-1] = (b & 0xC0) == 0x80
+        inside[-1] = False
+        levels[inside[byte_off]] = -1
     levels[0] = levels[-1] = 4
     return chars, levels
 
@@ -139,8 +167,8 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
         return []
     tokens = np.asarray(enc.encode_ordinary(text), dtype=np.int64)
     n = len(tokens)
-    chars, levels = boundary_levels(text, tokens, enc)
     headings = section_headings(text)
+    chars, levels = boundary_levels(text, tokens, enc, headings)
     heading_pos = [p for p, _ in headings]
     min_new = max(1, (chunk_size - chunk_overlap) // 2)
 
