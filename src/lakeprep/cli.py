@@ -1,4 +1,4 @@
-"""``lakeprep`` command line: build, status, history.
+"""``lakeprep`` command line: build, status, history, tag, checkout, diff, rebuild, vacuum, forget.
 
 Every command takes ``--config`` (default ``conf/default.yaml``) and any number of ``--set key=value``
 overrides. Errors a user can fix are printed as one line without a traceback, exit code 2.
@@ -24,6 +24,7 @@ TABLE_ALIASES = {
     "clusters": "silver.dedup_clusters",
     "index": "silver.minhash_index",
     "chunks": "gold.chunks",
+    "tags": "_lakeprep.tags",
     "sequences": "gold.training_sequences",
 }
 
@@ -48,6 +49,27 @@ def _parser() -> argparse.ArgumentParser:
     h = sub.add_parser("history", parents=[common], help="Delta versions of a table with run ids and row counts")
     h.add_argument("table", help=f"table name or alias ({', '.join(f'{k}={v}' for k, v in TABLE_ALIASES.items())})")
     h.add_argument("--limit", type=int, default=20, help="newest N versions (default: %(default)s)")
+    t = sub.add_parser("tag", parents=[common], help="create or list tags (named sets of published table versions)")
+    tsub = t.add_subparsers(dest="tag_command", required=True)
+    tc = tsub.add_parser("create", parents=[common], help="tag the published version of every table and the MDS manifest")
+    tc.add_argument("name")
+    tc.add_argument("--note", default=None)
+    tsub.add_parser("list", parents=[common], help="tags, oldest first, with their versions")
+    c = sub.add_parser("checkout", parents=[common], help="read every table as of a tag (prints versions and rows)")
+    c.add_argument("name")
+    d = sub.add_parser("diff", parents=[common], help="documents added/removed per table between two tags")
+    d.add_argument("a")
+    d.add_argument("b")
+    r = sub.add_parser("rebuild", parents=[common], help="rebuild gold and MDS from a tag's silver versions")
+    r.add_argument("--from-tag", required=True, dest="from_tag")
+    v = sub.add_parser("vacuum", parents=[common], help="remove old files, never those a live tag needs")
+    v.add_argument("--retain-hours", type=int, default=None, help="default: the shortest safe retention")
+    v.add_argument("--force", action="store_true", help="vacuum even files live tags need (they stop working)")
+    v.add_argument("--dry-run", action="store_true")
+    f = sub.add_parser("forget", parents=[common], help="delete documents from every layer (right to be forgotten)")
+    f.add_argument("--source", action="append", default=[], metavar="PATH_GLOB", help="source path glob (repeatable)")
+    f.add_argument("--doc-id", action="append", default=[], dest="doc_ids", metavar="ID", help="document id (repeatable)")
+    f.add_argument("--reason", default="right to be forgotten request")
     return p
 
 
@@ -109,7 +131,110 @@ def _cmd_history(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"build": _cmd_build, "status": _cmd_status, "history": _cmd_history}
+def _spark(cfg: Config):  # type: ignore[no-untyped-def]
+    from lakeprep.session import get_spark
+
+    return get_spark(cfg.spark)
+
+
+def _cmd_tag(cfg: Config, args: argparse.Namespace) -> int:
+    from lakeprep.export.mds import read_manifest
+    from lakeprep.io.tags import create_tag, list_tags
+    from lakeprep.pipeline.batch import new_run_id
+
+    spark = _spark(cfg)
+    if args.tag_command == "create":
+        tag = create_tag(spark, cfg, args.name, run_id=new_run_id(), note=args.note, mds_manifest=read_manifest(cfg.mds_path))
+        print(f"tag {tag.name}: " + ", ".join(f"{t} v{v}" for t, v in sorted(tag.tables.items())))
+        return 0
+    tags = list_tags(spark, cfg)
+    if not tags:
+        print("no tags yet: `lakeprep build` creates build-<run id>, `lakeprep tag create NAME` more")
+        return 0
+    print(f"{'tag':<40} {'kind':<6} {'created (UTC)':<19}  {'silver':>6} {'gold':>5} {'MDS':>5}  status")
+    for t in tags:
+        mds = t.mds_manifest.get("source", {}).get("version") if t.mds_manifest else None
+        print(
+            f"{t.name:<40} {t.kind:<6} {t.created:%Y-%m-%d %H:%M:%S}  {_v(t.tables.get('silver.documents')):>6} "
+            f"{_v(t.tables.get('gold.chunks')):>5} {_v(mds):>5}  {'revoked: ' + t.revoked if t.revoked else 'live'}"
+            + (f"  ({t.note})" if t.note else "")
+        )
+    return 0
+
+
+def _v(x: object) -> str:
+    return "-" if x is None else f"v{x}"
+
+
+def _cmd_checkout(cfg: Config, args: argparse.Namespace) -> int:
+    from lakeprep.pipeline.ops import checkout
+
+    frames = checkout(_spark(cfg), cfg, args.name)
+    print(f"tag {args.name}: every table as of its tagged version")
+    print(f"{'table':<28} {'rows':>10}")
+    for name, df in frames.items():
+        print(f"{name:<28} {df.count():>10}")
+    return 0
+
+
+def _cmd_diff(cfg: Config, args: argparse.Namespace) -> int:
+    from lakeprep.pipeline.ops import diff
+
+    rows = diff(_spark(cfg), cfg, args.a, args.b)
+    print(f"{'table':<24} {args.a[:18]:>18} {args.b[:18]:>18} {'+docs':>7} {'-docs':>7}")
+    for r in rows:
+        print(f"{r.table:<24} {_v(r.version_a):>18} {_v(r.version_b):>18} {r.added:>7} {r.removed:>7}")
+        for label, ex in (("+", r.examples_added), ("-", r.examples_removed)):
+            for doc in ex:
+                print(f"    {label} {doc}")
+    return 0
+
+
+def _cmd_rebuild(cfg: Config, args: argparse.Namespace) -> int:
+    from lakeprep.io.tags import get_tag
+    from lakeprep.pipeline.batch import rebuild_gold
+
+    spark = _spark(cfg)
+    result = rebuild_gold(spark, cfg, tag=get_tag(spark, cfg, args.from_tag))
+    print(result.summary())
+    return 0
+
+
+def _cmd_vacuum(cfg: Config, args: argparse.Namespace) -> int:
+    from lakeprep.pipeline.ops import vacuum
+
+    rows = vacuum(_spark(cfg), cfg, retain_hours=args.retain_hours, force=args.force, dry_run=args.dry_run)
+    print(f"{'table':<28} {'keeps from':>10} {'safe h':>7} {'used h':>7}  protected by")
+    for r in rows:
+        print(
+            f"{r.table:<28} {'v' + str(r.oldest_needed_version):>10} {r.safe_retain_hours:>7} {r.retain_hours:>7}  "
+            f"{', '.join(r.protected_by) or '-'}{'' if r.vacuumed else '  (dry run)'}"
+        )
+    return 0
+
+
+def _cmd_forget(cfg: Config, args: argparse.Namespace) -> int:
+    from lakeprep.pipeline.ops import forget
+
+    result = forget(_spark(cfg), cfg, sources=args.source, doc_ids=args.doc_ids, reason=args.reason)
+    print(f"forget {result.request_id}: {len(result.doc_ids)} documents")
+    for t, n in sorted(result.deleted.items()):
+        print(f"  {t:<28} {n:>6} rows deleted (v{result.versions[t]})")
+    print(f"  revoked tags: {', '.join(result.revoked_tags) or 'none'}")
+    return 0
+
+
+_COMMANDS = {
+    "build": _cmd_build,
+    "status": _cmd_status,
+    "history": _cmd_history,
+    "tag": _cmd_tag,
+    "checkout": _cmd_checkout,
+    "diff": _cmd_diff,
+    "rebuild": _cmd_rebuild,
+    "vacuum": _cmd_vacuum,
+    "forget": _cmd_forget,
+}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -33,7 +33,9 @@ __all__ = [
     "Config",
     "ChunkingConfig",
     "DedupConfig",
+    "GatesConfig",
     "GoldConfig",
+    "RuleConfig",
     "MdsConfig",
     "SequencesConfig",
     "SplitsConfig",
@@ -336,6 +338,46 @@ class GoldConfig:
     mds: MdsConfig = field(default_factory=MdsConfig)
 
 
+_RULE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+RULE_TABLES: dict[str, tuple[str, ...]] = {
+    # table -> severities allowed there (bronze rows are files: dropping one line of a file would break
+    # the one-file-one-place accounting, so bronze rules can warn or fail only)
+    "bronze.documents": ("warn", "fail"),
+    "silver.documents": ("warn", "drop", "fail"),
+    "gold.chunks": ("warn", "drop", "fail"),
+}
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """A row rule with DLT expectation semantics: a row passes only where ``expr`` is true."""
+
+    name: str
+    expr: str  # Spark SQL boolean expression over the table's columns
+    severity: str = "drop"  # warn (count) | drop (-> quarantine.<layer>) | fail (stop the run)
+
+    def __post_init__(self) -> None:
+        if not _RULE_NAME.match(self.name):
+            raise ConfigError("rules", f"rule name {self.name!r} must match {_RULE_NAME.pattern}")
+        if not self.expr.strip():
+            raise ConfigError(f"rules.{self.name}", "expr must be a Spark SQL boolean expression")
+        if self.severity not in ("warn", "drop", "fail"):
+            raise ConfigError(f"rules.{self.name}", f"severity {self.severity!r} is not one of ['warn', 'drop', 'fail']")
+
+
+@dataclass(frozen=True)
+class GatesConfig:
+    """Great Expectations table gates: a layer is published (tagged) only if its suite passes."""
+
+    enabled: bool = True
+    suites: str = "./expectations"  # folder with <layer>.json suites
+    results: str = ""  # where results go, one JSON per layer per run; default <storage.root>/_lakeprep/gates
+
+    @property
+    def suites_path(self) -> str:
+        return _absolute(self.suites)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of one build."""
@@ -346,6 +388,25 @@ class Config:
     bronze: BronzeConfig = field(default_factory=BronzeConfig)
     silver: SilverConfig = field(default_factory=SilverConfig)
     gold: GoldConfig = field(default_factory=GoldConfig)
+    rules: Mapping[str, tuple[RuleConfig, ...]] = field(default_factory=dict)  # table -> rules
+    gates: GatesConfig = field(default_factory=GatesConfig)
+
+    def __post_init__(self) -> None:
+        for table, rules in self.rules.items():
+            if table not in RULE_TABLES:
+                raise ConfigError(f"rules.{table}", f"rules can be set on {sorted(RULE_TABLES)}")
+            names = [r.name for r in rules]
+            if len(set(names)) != len(names):
+                raise ConfigError(f"rules.{table}", f"rule names must be unique, got {names}")
+            for r in rules:
+                if r.severity not in RULE_TABLES[table]:
+                    raise ConfigError(
+                        f"rules.{table}.{r.name}", f"severity {r.severity!r} is not allowed here; use one of {list(RULE_TABLES[table])}"
+                    )
+
+    @property
+    def gate_results_path(self) -> str:
+        return _absolute(self.gates.results) if self.gates.results else f"{_absolute(self.storage.root)}/_lakeprep/gates"
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(self)

@@ -24,8 +24,11 @@ __all__ = [
     "PARSED_FILE",
     "QUALITY_SIGNAL_FIELDS",
     "QUARANTINE_BRONZE",
+    "QUARANTINE_GOLD",
     "QUARANTINE_SILVER",
     "SILVER_DOCUMENTS",
+    "TAGS",
+    "FORGET_REQUESTS",
     "TABLES",
 ]
 
@@ -174,6 +177,52 @@ TRAINING_SEQUENCES = StructType(
     ]
 )
 
+# Chunks dropped by a row rule (no text: the chunk is in silver's text at char_start:char_end).
+QUARANTINE_GOLD = StructType(
+    [
+        StructField("chunk_id", StringType(), False),
+        StructField("doc_id", StringType(), False),
+        StructField("chunk_index", IntegerType(), False),
+        StructField("source_path", StringType(), False),
+        StructField("token_count", IntegerType(), False),
+        StructField("char_start", IntegerType(), False),
+        StructField("char_end", IntegerType(), False),
+        StructField("reject_reasons", ArrayType(StringType(), False), False),
+        StructField("gold_run_id", StringType(), False),
+        StructField("processed_ts", TimestampType(), False),
+    ]
+)
+
+# Publications and tags: one row per (tag, table). kind: publish (a layer passed its gate; downstream reads
+# the newest publish row of a table), build (the consistent set a successful build produced), named.
+TAGS = StructType(
+    [
+        StructField("tag", StringType(), False),
+        StructField("kind", StringType(), False),  # publish | build | named
+        StructField("table_name", StringType(), False),
+        StructField("version", LongType(), False),
+        StructField("run_id", StringType(), False),
+        StructField("created_ts", TimestampType(), False),
+        StructField("mds_manifest", StringType(), True),  # JSON of the MDS manifest at tag time
+        StructField("note", StringType(), True),
+        StructField("revoked", StringType(), True),  # null, or why the tag must not be used (e.g. a forget request)
+    ]
+)
+
+# Right-to-be-forgotten requests, for audit: what was asked, what was deleted where, which tags were revoked.
+FORGET_REQUESTS = StructType(
+    [
+        StructField("request_id", StringType(), False),
+        StructField("requested_ts", TimestampType(), False),
+        StructField("selector", StringType(), False),  # JSON: {"source": [...], "doc_id": [...]}
+        StructField("reason", StringType(), True),
+        StructField("doc_ids", ArrayType(StringType(), False), False),
+        StructField("deleted", MapType(StringType(), LongType(), False), False),  # table -> rows deleted
+        StructField("versions", MapType(StringType(), LongType(), False), False),  # table -> version after delete
+        StructField("revoked_tags", ArrayType(StringType(), False), False),
+    ]
+)
+
 TABLES: dict[str, StructType] = {
     "bronze.documents": BRONZE_DOCUMENTS,
     "quarantine.bronze": QUARANTINE_BRONZE,
@@ -183,4 +232,7 @@ TABLES: dict[str, StructType] = {
     "silver.minhash_index": MINHASH_INDEX,
     "gold.chunks": GOLD_CHUNKS,
     "gold.training_sequences": TRAINING_SEQUENCES,
+    "quarantine.gold": QUARANTINE_GOLD,
+    "_lakeprep.tags": TAGS,
+    "_lakeprep.forget_requests": FORGET_REQUESTS,
 }

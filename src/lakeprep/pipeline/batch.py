@@ -1,6 +1,10 @@
 """The batch runner behind ``spark-submit pipelines/build_corpus.py`` and ``lakeprep build``.
 
-Runs the layers in order (bronze, silver, gold with the MDS export) under one run id.
+Write-audit-publish, layer by layer, under one run id: bronze is written, its gate runs on the new
+version, and only a passing version is published; silver reads bronze at its published version, gold
+reads silver at its published versions, the MDS export reads the published training sequences. A failed
+gate raises :class:`~lakeprep.quality.gx.GateFailedError` (nothing downstream is built). A successful
+build ends with the tag ``build-<run id>``: every table's published version plus the MDS manifest.
 """
 
 from __future__ import annotations
@@ -8,18 +12,22 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from pyspark.sql import SparkSession
 
 from lakeprep.config import Config
+from lakeprep.export.mds import MdsResult, read_manifest
+from lakeprep.io.tags import Tag, create_tag, published_versions
 from lakeprep.logs import run_context
+from lakeprep.pipeline.audit import gate_and_publish
 from lakeprep.pipeline.bronze import BronzeResult, ingest_bronze
-from lakeprep.pipeline.gold import GoldResult, build_gold
+from lakeprep.pipeline.gold import SEQUENCES, GoldResult, build_gold, export_if_stale
 from lakeprep.pipeline.silver import SilverResult, build_silver
+from lakeprep.quality.gx import GateResult
 
-__all__ = ["BuildResult", "new_run_id", "run_build"]
+__all__ = ["BuildResult", "new_run_id", "rebuild_gold", "run_build"]
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +37,30 @@ class BuildResult:
     """Everything one build did, layer by layer."""
 
     run_id: str
-    bronze: BronzeResult
-    silver: SilverResult
+    bronze: BronzeResult | None
+    silver: SilverResult | None
     gold: GoldResult
     seconds: float
+    gates: list[GateResult] = field(default_factory=list)
+    mds: MdsResult | None = None
+    tag: Tag | None = None
 
     def summary(self) -> str:
-        return "\n".join(
-            [
-                *self.bronze.summary_lines(),
-                *self.silver.summary_lines(),
-                *self.gold.summary_lines(),
-                f"build {self.run_id} finished in {self.seconds:.1f}s"]
-        )
+        lines = [*(self.bronze.summary_lines() if self.bronze else []), *(self.silver.summary_lines() if self.silver else [])]
+        lines += self.gold.summary_lines()
+        if self.mds is not None:
+            lines.append(
+                f"MDS: {dict(self.mds.samples)} samples, {sum(self.mds.shards.values())} shards, "
+                f"{self.mds.bytes / 1e6:.2f} MB -> {self.mds.output}"
+            )
+        else:
+            lines.append("MDS: up to date" if self.gold else "MDS: not exported")
+        for g in self.gates:
+            lines.append(f"gate {g.layer}: {'passed' if g.success else 'FAILED'} ({g.checked} expectations, {g.seconds:.1f}s)")
+        if self.tag is not None:
+            lines.append(f"tag {self.tag.name}: " + ", ".join(f"{t} v{v}" for t, v in sorted(self.tag.tables.items())))
+        lines.append(f"build {self.run_id} finished in {self.seconds:.1f}s")
+        return "\n".join(lines)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -50,16 +69,54 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
 
 
+def _gold_and_export(
+    spark: SparkSession, cfg: Config, *, run_id: str, silver_version: int, clusters_version: int, tag_name: str
+) -> tuple[GoldResult, GateResult, MdsResult | None]:
+    gold = build_gold(spark, cfg, run_id=run_id, silver_version=silver_version, clusters_version=clusters_version)
+    gate = gate_and_publish(spark, cfg, "gold", run_id=run_id)
+    pub = published_versions(spark, cfg)
+    mds = export_if_stale(spark, cfg, run_id=run_id, version=pub[SEQUENCES], inputs=gold.inputs, tag=tag_name)
+    return gold, gate, mds
+
+
 def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None) -> BuildResult:
-    """Build every layer once, in dependency order."""
+    """Build every layer once, in dependency order, gating and publishing each (see the module docstring)."""
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
     t0 = time.monotonic()
+    tag_name = f"build-{run_id}"
     with run_context(run_id):
         log.info("build %s started (config %s, landing %s)", run_id, cfg.fingerprint(), cfg.bronze.landing_path)
         bronze = ingest_bronze(spark, cfg, run_id=run_id, started_at=started_at)
-        silver = build_silver(spark, cfg, run_id=run_id, started_at=started_at)
-        gold = build_gold(spark, cfg, run_id=run_id)
-        result = BuildResult(run_id=run_id, bronze=bronze, silver=silver, gold=gold, seconds=time.monotonic() - t0)
-        log.info("build %s finished in %.1fs", run_id, result.seconds)
+        gates = [gate_and_publish(spark, cfg, "bronze", run_id=run_id)]
+        silver = build_silver(
+            spark, cfg, run_id=run_id, started_at=started_at, bronze_version=published_versions(spark, cfg)["bronze.documents"]
+        )
+        gates.append(gate_and_publish(spark, cfg, "silver", run_id=run_id))
+        pub = published_versions(spark, cfg)
+        gold, gate, mds = _gold_and_export(
+            spark, cfg, run_id=run_id, silver_version=pub["silver.documents"], clusters_version=pub["silver.dedup_clusters"],
+            tag_name=tag_name,
+        )
+        gates.append(gate)
+        tag = create_tag(spark, cfg, tag_name, run_id=run_id, kind="build", mds_manifest=read_manifest(cfg.mds_path))
+        result = BuildResult(run_id, bronze, silver, gold, time.monotonic() - t0, gates, mds, tag)
+        log.info("build %s finished in %.1fs (tag %s)", run_id, result.seconds, tag_name)
     return result
+
+
+def rebuild_gold(spark: SparkSession, cfg: Config, *, tag: Tag, run_id: str | None = None) -> BuildResult:
+    """Rebuild gold and the MDS export from the silver versions a tag names (same config + seed: same bytes)."""
+    run_id = run_id or new_run_id()
+    t0 = time.monotonic()
+    with run_context(run_id):
+        log.info("rebuild %s from tag %s (silver.documents v%s)", run_id, tag.name, tag.tables.get("silver.documents"))
+        gold, gate, mds = _gold_and_export(
+            spark, cfg, run_id=run_id, silver_version=tag.tables["silver.documents"],
+            clusters_version=tag.tables["silver.dedup_clusters"], tag_name=f"rebuild-{run_id}",
+        )
+        new_tag = create_tag(
+            spark, cfg, f"rebuild-{run_id}", run_id=run_id, kind="build", note=f"rebuilt from {tag.name}",
+            mds_manifest=read_manifest(cfg.mds_path),
+        )
+    return BuildResult(run_id, None, None, gold, time.monotonic() - t0, [gate], mds, new_tag)

@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 
 from lakeprep.config import Config
 from lakeprep.logs import run_context
+from lakeprep.quality.rules import check_rules
 from lakeprep.io.delta import (
     commit_metadata,
     create_table_if_missing,
@@ -69,6 +70,7 @@ class BronzeResult:
     bronze_version: int | None = None  # the commit this run made, None when it wrote nothing
     quarantine_version: int | None = None
     seconds: float = 0.0
+    rule_violations: Mapping[str, int] = field(default_factory=dict)  # warn rules: rows violating each
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -81,6 +83,8 @@ class BronzeResult:
         ]
         for code, n in sorted(self.quarantine_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {code}: {n}")
+        for name, n in sorted(self.rule_violations.items()):
+            lines.append(f"  rule {name}: {n} rows violate it (warn)")
         lines.append(f"  seconds:     {self.seconds:.1f}")
         return lines
 
@@ -201,7 +205,13 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
             ingest_ts.alias("ingest_ts"),
         ).persist(StorageLevel.MEMORY_AND_DISK)
 
+        rule_violations: dict[str, int] = {}
         try:
+            if docs is not None and cfg.rules.get(BRONZE_TABLE):
+                outcome = check_rules(
+                    docs.select(*_bronze_columns(run_id, ingest_ts)), cfg.rules[BRONZE_TABLE], table=BRONZE_TABLE, id_column="doc_id"
+                )
+                rule_violations = outcome.violations
             processed_paths = pending.select("source_path")
             bronze_version = _merge_documents(
                 spark,
@@ -240,6 +250,7 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
         bronze_version=bronze_version,
         quarantine_version=quarantine_version,
         seconds=time.monotonic() - t0,
+        rule_violations=rule_violations,
     )
     log.info(
         "bronze %s: %d files ingested (%d documents), %d quarantined, %.1fs",

@@ -13,8 +13,9 @@ commit's metadata).
   whose id and place are unchanged still produce no change rows.
 * **Training sequences** depend on every document of a split (packing is global), so they are rebuilt in
   one overwrite commit whenever the silver inputs or the parameters changed, and skipped otherwise.
-* **MDS**: exported from the training sequences version just written (or re-exported when the manifest
-  names another version); see :mod:`lakeprep.export.mds`.
+* **Row rules** on ``gold.chunks`` (``rules:`` in the config): dropped chunks go to ``quarantine.gold``.
+* **MDS**: :func:`export_if_stale`, called by the runner once gold passed its gate, exports the published
+  training sequences version (skipped when the manifest already names it); see :mod:`lakeprep.export.mds`.
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ from lakeprep.io.delta import (
     table_exists,
 )
 from lakeprep.logs import run_context
-from lakeprep.schemas import GOLD_CHUNKS, TRAINING_SEQUENCES
+from lakeprep.quality.rules import check_rules
+from lakeprep.schemas import GOLD_CHUNKS, QUARANTINE_GOLD, TRAINING_SEQUENCES
 from lakeprep.splits import SPLITS, assign_splits, split_groups
 from lakeprep.tokenize.pack import pack_sequences, with_tokens
 from lakeprep.tokenizers import get_encoding
 
-__all__ = ["CHUNKS", "GoldResult", "SEQUENCES", "build_gold"]
+__all__ = ["CHUNKS", "GoldResult", "QUARANTINE", "SEQUENCES", "build_gold", "export_if_stale", "export_sequences"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ SILVER = "silver.documents"
 CLUSTERS = "silver.dedup_clusters"
 CHUNKS = "gold.chunks"
 SEQUENCES = "gold.training_sequences"
+QUARANTINE = "quarantine.gold"
 _CHUNK_PARAMS = "lakeprep.chunking.params"
 
 
@@ -77,7 +80,7 @@ class GoldResult:
     sequences_rebuilt: bool = False
     tokens_packed: int = 0
     tokens_dropped: int = 0  # incomplete tail sequences
-    mds: MdsResult | None = None
+    rule_violations: Mapping[str, int] = field(default_factory=dict)
     versions: Mapping[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -97,11 +100,8 @@ class GoldResult:
             )
         else:
             lines.append("  sequences:       up to date")
-        if self.mds is not None:
-            lines.append(
-                f"  MDS:             {dict(self.mds.samples)} samples, {sum(self.mds.shards.values())} shards, "
-                f"{self.mds.bytes / 1e6:.2f} MB -> {self.mds.output}"
-            )
+        for k, v in sorted(self.rule_violations.items()):
+            lines.append(f"  rule {k}: {v} chunks violate it")
         lines.append(f"  seconds:         {self.seconds:.1f}")
         return lines
 
@@ -131,7 +131,7 @@ def _build(
 ) -> GoldResult:
     t0 = time.monotonic()
     g = cfg.gold
-    paths = {n: cfg.storage.table_path(n) for n in (SILVER, CLUSTERS, CHUNKS, SEQUENCES)}
+    paths = {n: cfg.storage.table_path(n) for n in (SILVER, CLUSTERS, CHUNKS, SEQUENCES, QUARANTINE)}
     inputs = {
         SILVER: silver_version if silver_version is not None else latest_version(spark, paths[SILVER]),
         CLUSTERS: clusters_version if clusters_version is not None else latest_version(spark, paths[CLUSTERS]),
@@ -184,6 +184,18 @@ def _build(
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
         cached.append(new_chunks)
+        outcome = check_rules(new_chunks, cfg.rules.get(CHUNKS, ()), table=CHUNKS, id_column="chunk_id")
+        n_dropped = sum(n for name, n in outcome.violations.items() if outcome.severities[name] == "drop")
+        if n_dropped:
+            create_table_if_missing(spark, paths[QUARANTINE], QUARANTINE_GOLD, metadata={**meta, "table": QUARANTINE})
+            q_rows = outcome.dropped.withColumn("processed_ts", F.current_timestamp())
+            v = merge_rows(
+                spark, paths[QUARANTINE], upserts=q_rows, deletes=None, keys=("chunk_id",),
+                columns=QUARANTINE_GOLD.fieldNames(), metadata={**meta, "table": QUARANTINE},
+            )
+            if v is not None:
+                versions[QUARANTINE] = v
+            new_chunks = outcome.kept
         upserts = new_chunks.join(existing, on=["chunk_id", "doc_id", "split", "char_start", "char_end"], how="left_anti")
         affected = todo.select("doc_id").unionByName(gone)
         deletes = (
@@ -240,14 +252,6 @@ def _build(
             seq_counts = {k: seq_counts.get(k, 0) for k in SPLITS}
             log.info("gold %s: packed %s sequences of %d tokens; %d tail tokens dropped", run_id, seq_counts, s.seq_len, dropped)
 
-        # -- MDS ------------------------------------------------------------------------------------------------
-        mds = None
-        if g.mds.enabled:
-            seq_version = latest_version(spark, paths[SEQUENCES])
-            current = read_manifest(cfg.mds_path)
-            wanted = {"table": SEQUENCES, "version": seq_version, "config": cfg.fingerprint()}
-            if current is None or {k: current.get("source", {}).get(k) for k in wanted} != wanted:
-                mds = export_sequences(spark, cfg, version=seq_version, run_id=run_id, inputs=inputs)
     finally:
         for df in cached:
             df.unpersist()
@@ -265,12 +269,26 @@ def _build(
         sequences_rebuilt=rebuild,
         tokens_packed=packed,
         tokens_dropped=dropped,
-        mds=mds,
+        rule_violations=outcome.violations,
         versions=versions,
         seconds=time.monotonic() - t0,
     )
     log.info("gold %s: %d chunks, sequences %s, %.1fs", run_id, chunks_total, seq_counts or "up to date", result.seconds)
     return result
+
+
+def export_if_stale(
+    spark: SparkSession, cfg: Config, *, run_id: str, version: int, inputs: Mapping[str, int] | None = None, tag: str | None = None
+) -> MdsResult | None:
+    """Export ``gold.training_sequences`` at ``version`` unless the MDS manifest already names it (and this config)."""
+    if not cfg.gold.mds.enabled:
+        return None
+    current = read_manifest(cfg.mds_path)
+    wanted = {"table": SEQUENCES, "version": version, "config": cfg.fingerprint()}
+    if current is not None and {k: current.get("source", {}).get(k) for k in wanted} == wanted:
+        log.info("MDS export at %s is up to date (gold.training_sequences v%d)", cfg.mds_path, version)
+        return None
+    return export_sequences(spark, cfg, version=version, run_id=run_id, inputs=inputs, tag=tag)
 
 
 def export_sequences(

@@ -44,6 +44,7 @@ from lakeprep.dedup.minhash import (
 from lakeprep.errors import LakeprepError
 from lakeprep.io.delta import commit_metadata, create_table_if_missing, latest_version, merge_rows, quote_path, read_table
 from lakeprep.logs import run_context
+from lakeprep.quality.rules import check_rules
 from lakeprep.pipeline._summary import reason_counts as reason_counts_of
 from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUALITY_SIGNAL_FIELDS, QUARANTINE_SILVER, SILVER_DOCUMENTS
 from lakeprep.pii.mask import mask_pii, pseudonym_key
@@ -84,6 +85,7 @@ class SilverResult:
     versions: Mapping[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     dedup_action: str = "remove"  # remove | mark (duplicates kept, clusters recorded)
+    rule_violations: Mapping[str, int] = field(default_factory=dict)  # row rules: rows violating each
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -107,6 +109,7 @@ class SilverResult:
             ),
             f"  kept:            {self.documents_kept}"
             + (f" (silver.documents v{self.versions[DOCUMENTS]})" if DOCUMENTS in self.versions else ""),
+            *[f"  rule {k}: {v} rows violate it" for k, v in sorted(self.rule_violations.items())],
             f"  seconds:         {self.seconds:.1f}",
         ]
         return lines
@@ -126,13 +129,15 @@ def index_params(cfg: DedupConfig, normalize: Mapping[str, object]) -> dict[str,
     }
 
 
-def build_silver(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> SilverResult:
-    """Bring silver up to date with bronze (see the module docstring)."""
+def build_silver(
+    spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime, bronze_version: int | None = None
+) -> SilverResult:
+    """Bring silver up to date with bronze at ``bronze_version`` (default: latest; see the module docstring)."""
     with run_context(run_id):
-        return _build(spark, cfg, run_id=run_id, started_at=started_at)
+        return _build(spark, cfg, run_id=run_id, started_at=started_at, bronze_version=bronze_version)
 
 
-def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> SilverResult:
+def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime, bronze_version: int | None) -> SilverResult:
     t0 = time.monotonic()
     dd = cfg.silver.dedup
     paths = {name: cfg.storage.table_path(name) for name in (BRONZE, DOCUMENTS, QUARANTINE, CLUSTERS, INDEX)}
@@ -141,7 +146,8 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
     bands, rows = int(params["bands"]), int(params["rows"])  # type: ignore[call-overload]
 
     pii_key = pseudonym_key(cfg.silver.pii)  # fails before any work if pseudonyms are asked for without a key
-    bronze_version = latest_version(spark, paths[BRONZE])
+    if bronze_version is None:
+        bronze_version = latest_version(spark, paths[BRONZE])
     bronze = read_table(spark, paths[BRONZE], version=bronze_version, name=BRONZE)
     meta["inputs"] = {BRONZE: bronze_version}  # type: ignore[assignment]
     for name, schema in ((DOCUMENTS, SILVER_DOCUMENTS), (QUARANTINE, QUARANTINE_SILVER), (CLUSTERS, DEDUP_CLUSTERS)):
@@ -217,6 +223,16 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         )
         cached.append(kept)
 
+        # -- row rules on the documents about to be written (drop -> quarantine, fail -> stop) --------------
+        outcome = check_rules(kept, cfg.rules.get(DOCUMENTS, ()), table=DOCUMENTS, id_column="doc_id")
+        if any(n for name, n in outcome.violations.items() if outcome.severities[name] == "drop"):
+            kept = outcome.kept.persist(StorageLevel.MEMORY_AND_DISK)
+            cached.append(kept)
+            rejected = rejected.unionByName(
+                outcome.dropped.drop("quality_reasons").withColumnRenamed("reject_reasons", "quality_reasons"),
+                allowMissingColumns=True,
+            )
+
         # -- counts for the summary (small aggregates only) --------------------------------------------
         n_rejected = rejected.count()
         reason_counts = reason_counts_of(rejected, "quality_reasons")
@@ -289,6 +305,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         versions=versions,
         seconds=time.monotonic() - t0,
         dedup_action=dd.action,
+        rule_violations=outcome.violations,
     )
     log.info(
         "silver %s: %d kept, %d quality rejects, %d exact and %d near duplicates, %.1fs",

@@ -1,0 +1,111 @@
+"""Write-audit-publish: run a layer's gate on the version just written, publish it only if it passes.
+
+The frames a gate sees are the layer's tables at their newest version plus ``_stats``, one row of layer
+statistics computed in Spark (quarantine share; for gold the split-ratio error against its tolerance),
+so suites can check shares and ratios as plain column expectations.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakeprep.config import Config
+from lakeprep.io.delta import latest_version, read_table, table_exists
+from lakeprep.io.tags import publish
+from lakeprep.quality.gx import GateFailedError, GateResult, run_gate
+
+__all__ = ["LAYER_TABLES", "gate_and_publish", "gate_parameters", "layer_frames"]
+
+log = logging.getLogger(__name__)
+
+LAYER_TABLES: dict[str, tuple[str, ...]] = {
+    "bronze": ("bronze.documents", "quarantine.bronze"),
+    "silver": ("silver.documents", "quarantine.silver", "silver.dedup_clusters", "silver.minhash_index"),
+    "gold": ("gold.chunks", "gold.training_sequences", "quarantine.gold"),
+}
+
+
+def gate_parameters(cfg: Config) -> dict[str, float | int]:
+    """Values suites may use as ``{"$PARAMETER": name}``."""
+    g = cfg.gold
+    return {
+        "chunk_size": g.chunking.chunk_size,
+        "chunk_overlap": g.chunking.chunk_overlap,
+        "seq_len": g.sequences.seq_len,
+        "train_ratio": g.splits.train,
+        "val_ratio": g.splits.val,
+        "test_ratio": g.splits.test,
+    }
+
+
+def _share(part: DataFrame, whole: DataFrame, name: str) -> DataFrame:
+    p = part.agg(F.count(F.lit(1)).alias("_p"))
+    w = whole.agg(F.count(F.lit(1)).alias("_w"))
+    return p.crossJoin(w).select(
+        F.when(F.col("_w") > 0, F.col("_p") / F.col("_w")).otherwise(F.lit(0.0)).alias(name),
+        F.col("_p").alias("quarantined"),
+        F.col("_w").alias("total"),
+    )
+
+
+def layer_frames(spark: SparkSession, cfg: Config, layer: str, versions: dict[str, int]) -> dict[str, DataFrame]:
+    """The layer's tables at ``versions`` and its ``_stats`` row."""
+    frames = {t: read_table(spark, cfg.storage.table_path(t), version=v, name=t) for t, v in versions.items()}
+    if layer == "bronze":
+        docs, q = frames["bronze.documents"], frames["quarantine.bronze"]
+        files = docs.select("source_path").distinct().unionByName(q.select("source_path"))
+        frames["_stats"] = _share(q, files, "quarantine_share")
+    elif layer == "silver":
+        docs, q, c = frames["silver.documents"], frames["quarantine.silver"], frames["silver.dedup_clusters"]
+        removed = c.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
+        seen = docs.select("doc_id").unionByName(q.select("doc_id")).unionByName(removed).distinct()
+        frames["_stats"] = _share(q, seen, "quarantine_share")
+    elif layer == "gold":
+        chunks = frames["gold.chunks"]
+        docs = chunks.select("doc_id", "split").distinct()
+        n = docs.agg(F.count(F.lit(1)).alias("n"))
+        ratios = cfg.gold.splits.ratios()
+        per = docs.groupBy("split").agg(F.count(F.lit(1)).alias("k"))
+        expected = spark.createDataFrame([(s, float(r)) for s, r in ratios.items()], "split string, ratio double")
+        err = (
+            expected.join(per, on="split", how="left")
+            .crossJoin(n)
+            .select(F.abs(F.coalesce(F.col("k"), F.lit(0)) / F.greatest(F.col("n"), F.lit(1)) - F.col("ratio")).alias("e"), "n")
+            .agg(F.max("e").alias("split_ratio_error"), F.first("n").alias("documents"))
+        )
+        # tolerance: 3 standard deviations of a binomial share at p=0.5, at least 0.02
+        frames["_stats"] = err.select(
+            "split_ratio_error",
+            "documents",
+            F.greatest(F.lit(0.02), 3 * F.sqrt(F.lit(0.25) / F.greatest(F.col("documents"), F.lit(1)))).alias("split_tolerance"),
+        ).withColumn("split_ratio_excess", F.col("split_ratio_error") - F.col("split_tolerance"))
+    return frames
+
+
+def gate_and_publish(spark: SparkSession, cfg: Config, layer: str, *, run_id: str) -> GateResult:
+    """Gate the newest versions of ``layer``'s tables; publish them if the gate passes, else raise."""
+    versions = {
+        t: latest_version(spark, cfg.storage.table_path(t)) for t in LAYER_TABLES[layer] if table_exists(spark, cfg.storage.table_path(t))
+    }
+    if cfg.gates.enabled:
+        result = run_gate(
+            layer,
+            layer_frames(spark, cfg, layer, versions),
+            suites_dir=cfg.gates.suites_path,
+            parameters=gate_parameters(cfg),
+            results_dir=cfg.gate_results_path,
+            run_id=run_id,
+        )
+    else:
+        result = GateResult(layer, True, 0, ["gates disabled (gates.enabled: false)"])
+    if not result.success:
+        raise GateFailedError(
+            f"{result.report()}\n{layer} versions {versions} are kept in the table history for inspection but are not "
+            "published; downstream layers were not built."
+        )
+    publish(spark, cfg, layer=layer, versions=versions, run_id=run_id)
+    log.info("published %s: %s", layer, versions)
+    return result

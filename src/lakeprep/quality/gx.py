@@ -1,0 +1,122 @@
+"""Table gates with Great Expectations: suites are data (``expectations/<layer>.json``), not code.
+
+A suite file names, per table of the layer, a list of GX expectations (``{"type": ..., "kwargs": ...}``);
+kwargs may refer to values lakeprep computes from the config with ``{"$PARAMETER": "chunk_size"}``
+(GX suite parameters). The pseudo-table ``_stats`` is one row of layer statistics lakeprep derives from
+the tables (e.g. the quarantine share, the largest split-ratio error), so shares and ratios are gated
+the same way. Each table is validated with an ephemeral GX context on the Spark DataFrame of the version
+just written; the results go to ``<results>/<run id>/<layer>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame
+
+from lakeprep.errors import ConfigError, LakeprepError
+
+__all__ = ["GateFailedError", "GateResult", "load_suite", "run_gate"]
+
+log = logging.getLogger(__name__)
+
+
+class GateFailedError(LakeprepError):
+    """A layer's quality gate failed: the layer is not published and nothing downstream is built."""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The outcome of one layer's gate."""
+
+    layer: str
+    success: bool
+    checked: int  # expectations evaluated
+    failures: list[str] = field(default_factory=list)  # readable lines, one per failed expectation
+    results_path: str | None = None
+    seconds: float = 0.0
+
+    def report(self) -> str:
+        head = f"gate {self.layer}: {'passed' if self.success else 'FAILED'} ({self.checked} expectations, {self.seconds:.1f}s)"
+        return "\n".join([head, *[f"  - {f}" for f in self.failures], *([f"  results: {self.results_path}"] if self.results_path else [])])
+
+
+def load_suite(suites_dir: str, layer: str) -> list[dict[str, Any]]:
+    """The ``suites`` list of ``<suites_dir>/<layer>.json`` (empty if the file does not exist)."""
+    path = Path(suites_dir) / f"{layer}.json"
+    if not path.is_file():
+        return []
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"gates.suites ({path})", f"not valid JSON: {exc}") from None
+    suites = body.get("suites")
+    if not isinstance(suites, list) or not all(isinstance(s, dict) and "table" in s and "expectations" in s for s in suites):
+        raise ConfigError(f"gates.suites ({path})", 'needs {"suites": [{"table": ..., "expectations": [...]}, ...]}')
+    return suites
+
+
+def _describe(res: Any) -> str:
+    cfg = res.expectation_config
+    kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id",)}
+    r = res.result or {}
+    seen = r.get("observed_value", r.get("unexpected_count"))
+    sample = r.get("partial_unexpected_list")
+    extra = f", e.g. {sample[:3]}" if sample else ""
+    if res.exception_info and res.exception_info.get("raised_exception"):
+        return f"{cfg.type} {kwargs}: error {res.exception_info.get('exception_message')}"
+    return f"{cfg.type} {kwargs}: observed {seen}{extra}"
+
+
+def run_gate(
+    layer: str,
+    frames: Mapping[str, DataFrame],
+    *,
+    suites_dir: str,
+    parameters: Mapping[str, Any],
+    results_dir: str,
+    run_id: str,
+) -> GateResult:
+    """Validate ``frames`` (table name -> DataFrame) against the layer's suite; write the results JSON."""
+    import great_expectations as gx
+
+    t0 = time.monotonic()
+    suites = load_suite(suites_dir, layer)
+    if not suites:
+        log.warning("gate %s: no suite at %s/%s.json; the layer is published unchecked", layer, suites_dir, layer)
+        return GateResult(layer, True, 0, seconds=time.monotonic() - t0)
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_spark(name="lakeprep")
+    out: dict[str, Any] = {"layer": layer, "run_id": run_id, "parameters": dict(parameters), "tables": {}}
+    failures: list[str] = []
+    checked = 0
+    for i, entry in enumerate(suites):
+        table = entry["table"]
+        if table not in frames:
+            raise ConfigError(f"gates.suites ({layer}.json)", f"table {table!r} is not part of layer {layer}: {sorted(frames)}")
+        asset = source.add_dataframe_asset(name=f"{table}#{i}")
+        batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frames[table]})
+        try:
+            suite = context.suites.add(gx.ExpectationSuite(name=f"{layer}:{table}#{i}", expectations=entry["expectations"]))
+        except Exception as exc:  # GX raises its own types for unknown expectation types / bad kwargs
+            raise ConfigError(f"gates.suites ({layer}.json)", f"suite for {table} is not valid: {exc}") from None
+        result = batch.validate(suite, expectation_parameters=dict(parameters))
+        checked += len(result.results)
+        out["tables"][table] = result.to_json_dict()
+        for res in result.results:
+            if not res.success:
+                failures.append(f"{table}: {_describe(res)}")
+    success = not failures
+    path = Path(results_dir) / run_id / f"{layer}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out["success"] = success
+    path.write_text(json.dumps(out, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    result_obj = GateResult(layer, success, checked, failures, str(path), time.monotonic() - t0)
+    log.info("%s", result_obj.report())
+    return result_obj
