@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 from lakeprep.config import Config, load_config
@@ -70,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--source", action="append", default=[], metavar="PATH_GLOB", help="source path glob (repeatable)")
     f.add_argument("--doc-id", action="append", default=[], dest="doc_ids", metavar="ID", help="document id (repeatable)")
     f.add_argument("--reason", default="right to be forgotten request")
+    rp = sub.add_parser("report", parents=[common], help="(re-)render report.json/report.html for a tag")
+    rp.add_argument("--tag", default=None, help="default: the newest live tag")
     return p
 
 
@@ -224,6 +227,24 @@ def _cmd_forget(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(cfg: Config, args: argparse.Namespace) -> int:
+    from lakeprep.io.tags import TagError, get_tag, list_tags
+    from lakeprep.report import write_report
+
+    spark = _spark(cfg)
+    if args.tag:
+        tag = get_tag(spark, cfg, args.tag)
+    else:
+        live = list_tags(spark, cfg, include_revoked=False)
+        if not live:
+            raise TagError("no live tag yet: run `lakeprep build` first")
+        tag = live[-1]
+    report = write_report(spark, cfg, tag=tag, latest=args.tag is None)
+    out = Path(cfg.gate_results_path).parent / "reports" / tag.run_id
+    print(f"report for tag {tag.name}: {out / 'report.html'} ({sum(report['tables']['rows'].values())} rows in {len(report['tables']['rows'])} tables)")
+    return 0
+
+
 _COMMANDS = {
     "build": _cmd_build,
     "status": _cmd_status,
@@ -234,6 +255,7 @@ _COMMANDS = {
     "rebuild": _cmd_rebuild,
     "vacuum": _cmd_vacuum,
     "forget": _cmd_forget,
+    "report": _cmd_report,
 }
 
 if __name__ == "__main__":

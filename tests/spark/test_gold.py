@@ -234,3 +234,25 @@ def test_near_duplicates_stay_in_one_split(spark: SparkSession, tmp_path: Path) 
     seqs = table(spark, cfg, "gold.training_sequences")
     seqs2 = table(spark, cfg2, "gold.training_sequences")
     assert_df_equality(seqs.drop("gold_run_id"), seqs2.drop("gold_run_id"), ignore_row_order=True)
+
+
+def test_build_writes_a_report_matching_the_tables(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]
+    cfg, result, _ = sample_build
+    root = Path(cfg.storage.root)
+    report = json.loads((root / "report.json").read_text())
+    html = (root / "report.html").read_text()
+    assert report["run_id"] == result.run_id and report["tag"] == result.tag.name
+    t = report["tables"]
+    for name, version in result.tag.tables.items():
+        assert t["versions"][name] == version
+        assert t["rows"][name] == table(spark, cfg, name, version=version).count(), name
+    chunks = table(spark, cfg, "gold.chunks", version=result.tag.tables["gold.chunks"])
+    assert sum(b["count"] for b in t["chunk_tokens"]) == chunks.count()
+    assert sum(b["count"] for b in t["document_words"]) == table(spark, cfg, "silver.documents").count() == 10
+    per_split = {r["split"]: r["n"] for r in chunks.groupBy("split").agg(F.countDistinct("doc_id").alias("n")).collect()}
+    assert {k: v["documents"] for k, v in t["splits"].items() if "documents" in v} == per_split
+    assert t["quarantine_bronze_reasons"]["empty_file"] == 1 and t["duplicates_removed"] == {"exact": 1, "near": 1}
+    run = report["run"]
+    assert run["silver"]["documents_kept"] == 10 and run["seconds"]["total"] > 0
+    assert [g["layer"] for g in run["gates"]] == ["bronze", "silver", "gold"] and all(g["success"] for g in run["gates"])
+    assert html.startswith("<!doctype html>") and html.count("data:image/png;base64,") == 2 and "lakeprep report" in html

@@ -4,7 +4,8 @@ Write-audit-publish, layer by layer, under one run id: bronze is written, its ga
 version, and only a passing version is published; silver reads bronze at its published version, gold
 reads silver at its published versions, the MDS export reads the published training sequences. A failed
 gate raises :class:`~lakeprep.quality.gx.GateFailedError` (nothing downstream is built). A successful
-build ends with the tag ``build-<run id>``: every table's published version plus the MDS manifest.
+build ends with the tag ``build-<run id>`` (every table's published version plus the MDS manifest) and
+the run report (``report.json`` / ``report.html``, :mod:`lakeprep.report`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from lakeprep.pipeline.bronze import BronzeResult, ingest_bronze
 from lakeprep.pipeline.gold import SEQUENCES, GoldResult, build_gold, export_if_stale
 from lakeprep.pipeline.silver import SilverResult, build_silver
 from lakeprep.quality.gx import GateResult
+from lakeprep.report import write_report
 
 __all__ = ["BuildResult", "new_run_id", "rebuild_gold", "run_build"]
 
@@ -101,6 +103,7 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None) ->
         gates.append(gate)
         tag = create_tag(spark, cfg, tag_name, run_id=run_id, kind="build", mds_manifest=read_manifest(cfg.mds_path))
         result = BuildResult(run_id, bronze, silver, gold, time.monotonic() - t0, gates, mds, tag)
+        write_report(spark, cfg, tag=tag, result=result)
         log.info("build %s finished in %.1fs (tag %s)", run_id, result.seconds, tag_name)
     return result
 
