@@ -97,10 +97,14 @@ class SparkConfig:
     master: str = "local[*]"
     app_name: str = "lakeprep"
     conf: Mapping[str, str] = field(default_factory=dict)
+    # Spark Connect instead of a classic session: sc://host:15002, or local[N] to start a local Connect server
+    remote: str = ""
 
     def __post_init__(self) -> None:
         if not self.master.strip():
             raise ConfigError("spark.master", "must not be empty (e.g. local[*], spark://host:7077)")
+        if self.remote and not (self.remote.startswith("sc://") or self.remote.startswith("local")):
+            raise ConfigError("spark.remote", f"{self.remote!r}: use sc://host:port or local[N] (or leave empty for a classic session)")
         for key in self.conf:
             if not key.startswith("spark."):
                 raise ConfigError(f"spark.conf.{key}", "Spark settings must start with 'spark.'")

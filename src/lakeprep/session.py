@@ -80,6 +80,8 @@ def get_spark(spark_config: SparkConfig | None = None, *, extra_conf: Mapping[st
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
+    if cfg.remote:
+        return _connect(cfg, extra_conf)
     builder = SparkSession.builder.appName(cfg.app_name)
     launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started the JVM for us
     if not launched_by_submit:
@@ -95,6 +97,24 @@ def get_spark(spark_config: SparkConfig | None = None, *, extra_conf: Mapping[st
     if not is_connect(spark):
         spark.sparkContext.setLogLevel("WARN")  # classic sessions only; Connect has no SparkContext
     log.info("spark session: master=%s version=%s", spark.conf.get("spark.master", "?"), spark.version)
+    return spark
+
+
+def _connect(cfg: SparkConfig, extra_conf: Mapping[str, str] | None) -> SparkSession:
+    """A Spark Connect session. ``local[N]`` starts a local Connect server in this process, configured with
+    Delta (jars through Ivy, extension, catalog) like a classic session; ``sc://`` joins a running server,
+    which must have Delta itself (only the config's runtime ``spark.conf`` keys are sent)."""
+    builder = SparkSession.builder.remote(cfg.remote).appName(cfg.app_name)
+    if cfg.remote.startswith("local"):
+        settings: dict[str, str] = {**_LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})}
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        builder = builder.config("spark.jars.packages", ",".join(delta_packages()))
+    else:
+        for key, value in {**cfg.conf, **(extra_conf or {})}.items():
+            builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    log.info("spark connect session: remote=%s version=%s", cfg.remote, spark.version)
     return spark
 
 

@@ -1,0 +1,159 @@
+"""The whole pipeline on generated corpora (10k and 100k documents), against the bare kernel chain.
+
+    pip install -e '.[bench]'
+    python benchmarks/e2e.py --sizes 10000 100000 --master 'local[2]'
+
+For each size: seeded documents (``_common.synthetic_documents`` with planted PII and ~5% near/exact
+duplicates) are written as jsonl files (1000 documents per file) and built with ``run_build`` on
+local[N] (bronze, gates, silver, gold, MDS, tag, report). Prints seconds and docs/s/core per stage and in
+total, peak memory (driver JVM and this Python process), and how time grows from the first size to the
+last. In the same run, the kernel chain (normalize, PII mask, quality signals, MinHash signatures,
+chunking, tokenize + pack) runs in this one process on the same documents, and the pipeline's docs/s/core
+is printed as a ratio of the chain's (target: >= 0.5 on 100k documents). Figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from _common import cores_of, synthetic_documents
+
+
+def _corpus(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    base = synthetic_documents(max(1, int(n * 0.95)), seed=seed)
+    docs = list(base)
+    while len(docs) < n:  # near and exact duplicates
+        src = rng.choice(base)
+        if rng.random() < 0.5:
+            docs.append(src)
+        else:
+            words = src.split(" ")
+            words[rng.randrange(len(words))] = "changed"
+            docs.append(" ".join(words))
+    for i in rng.sample(range(n), k=n // 20):  # planted PII
+        docs[i] += f"\n\nContact jane.doe{i}@example.com or +1 212 555 {1000 + i % 9000:04d}."
+    rng.shuffle(docs)
+    return docs
+
+
+def _kernel_chain(docs: list[str], seq_len: int) -> float:
+    from lakeprep.chunking._kernels import chunk_document
+    from lakeprep.dedup._kernels import minhash_signatures, shingles
+    from lakeprep.pii._kernels import detect, mask_text
+    from lakeprep.text.normalize import normalize_document
+    from lakeprep.text.quality import quality_signals
+    from lakeprep.tokenize._kernels import pack_stream, tokenize_documents
+    from lakeprep.tokenizers import get_encoding
+
+    enc = get_encoding("cl100k_base")
+    actions = {}
+    t0 = time.perf_counter()
+    texts = []
+    for d in docs:
+        text = normalize_document(d, "md")
+        text, _ = mask_text(text, detect(text), actions=actions, key=None)
+        quality_signals(text)
+        texts.append(text)
+    for i in range(0, len(texts), 1000):
+        minhash_signatures([shingles(t, 5) for t in texts[i : i + 1000]], num_perm=128, seed=1)
+    for t in texts:
+        chunk_document(t, enc, chunk_size=512, chunk_overlap=64)
+    pack_stream(tokenize_documents(texts, enc, append_eos=True), seq_len)
+    return time.perf_counter() - t0
+
+
+def _jvm_peak_mb(spark) -> float | None:  # type: ignore[no-untyped-def]
+    try:
+        pid = spark.sparkContext._gateway.proc.pid
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except Exception:  # noqa: BLE001 - best effort: not available under spark-submit or Connect
+        return None
+    return None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
+    p.add_argument("--master", default="local[2]")
+    p.add_argument("--seed", type=int, default=5)
+    args = p.parse_args()
+
+    from lakeprep.config import config_from_mapping
+    from lakeprep.pipeline.batch import run_build
+    from lakeprep.session import get_spark, local_test_conf
+
+    cores = cores_of(args.master)
+    work = Path(tempfile.mkdtemp(prefix="lakeprep-bench-e2e-"))
+    repo = Path(__file__).resolve().parents[1]
+    rows = []
+    spark = None
+    try:
+        for n in args.sizes:
+            docs = _corpus(n, args.seed)
+            mb = sum(len(d.encode()) for d in docs) / 1e6
+            landing = work / f"landing-{n}"
+            landing.mkdir(parents=True)
+            for i in range(0, n, 1000):
+                with open(landing / f"part-{i // 1000:05d}.jsonl", "w", encoding="utf-8") as f:
+                    for j, d in enumerate(docs[i : i + 1000]):
+                        f.write(json.dumps({"id": f"{i + j}", "text": d}) + "\n")
+            cfg = config_from_mapping(
+                {
+                    "storage": {"root": str(work / f"lake-{n}")},
+                    "bronze": {"landing": str(landing), "jsonl": {"id_field": "id"}},
+                    "gates": {"suites": str(repo / "expectations")},
+                    "spark": {"master": args.master, "conf": {"spark.sql.shuffle.partitions": str(cores * 4)}},
+                }
+            )
+            if spark is None:
+                extra = {**local_test_conf(str(work / "wh")), "spark.sql.shuffle.partitions": str(cores * 4), "spark.driver.memory": "8g"}
+                spark = get_spark(cfg.spark, extra_conf=extra)
+            t0 = time.perf_counter()
+            result = run_build(spark, cfg)
+            total = time.perf_counter() - t0
+            stages = {
+                "bronze": result.bronze.seconds,
+                "silver": result.silver.seconds,
+                "gold": result.gold.seconds,
+                "gates": sum(g.seconds for g in result.gates),
+                "mds": result.mds.seconds if result.mds else 0.0,
+            }
+            chain = _kernel_chain(docs, cfg.gold.sequences.seq_len)
+            rows.append((n, mb, total, stages, chain, result))
+            print(f"\n{n:,} documents ({mb:.1f} MB): pipeline {total:.1f}s on {args.master}")
+            for k, v in stages.items():
+                print(f"  {k:<7} {v:8.1f}s  {n / v / cores if v else float('nan'):9.1f} docs/s/core")
+            print(f"  other   {total - sum(stages.values()):8.1f}s  (tag, report, reads of published versions)")
+            pipe_rate, chain_rate = n / total / cores, n / chain
+            print(
+                f"  total: {pipe_rate:.1f} docs/s/core; kernel chain in one process: {chain:.1f}s = {chain_rate:.1f} docs/s/core; "
+                f"pipeline / chain = {pipe_rate / chain_rate:.2f} (target >= 0.5)"
+            )
+            print(
+                f"  kept {result.silver.documents_kept:,}, exact dups {result.silver.exact_duplicates:,}, near dups "
+                f"{result.silver.near_duplicates:,}, chunks {result.gold.chunks_total:,}, sequences {dict(result.gold.sequences)}"
+            )
+        jvm = _jvm_peak_mb(spark)
+        py = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"\npeak memory: driver JVM {jvm:.0f} MB, this Python process {py:.0f} MB" if jvm else f"\npeak memory: this Python process {py:.0f} MB")
+        if len(rows) > 1:
+            (n0, _, t0_, _, _, _), (n1, _, t1, _, _, _) = rows[0], rows[-1]
+            print(f"growth {n0:,} -> {n1:,} documents ({n1 / n0:.0f}x): time {t1 / t0_:.1f}x")
+    finally:
+        if spark is not None:
+            spark.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

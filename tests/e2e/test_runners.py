@@ -1,0 +1,174 @@
+"""The same pipeline on other runners gives the same tables: Spark Connect, and a standalone cluster.
+
+One classic local build of the sample corpus is the reference. The Connect run happens in a fresh
+Python process (a local Connect server cannot be added to a process that already runs a classic
+session); the cluster run starts a standalone master and worker on 127.0.0.1 from pyspark's own
+``bin/spark-class`` and submits ``pipelines/build_corpus.py`` to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+
+from lakeprep.config import Config, config_from_mapping
+from lakeprep.io.delta import read_table
+from lakeprep.pipeline.batch import run_build
+
+from ..conftest import REPO, SAMPLE_LANDING
+
+BIN = Path(sys.executable).parent
+SPARK_BIN = Path(__import__("pyspark").__file__).parent / "bin"
+
+# columns that must be equal between runners (run ids and timestamps differ by design)
+COMPARE = {
+    "bronze.documents": ["doc_id", "source_path", "record_index", "text", "sha256"],
+    "silver.documents": ["doc_id", "text", "content_hash", "word_count", "pii_counts"],
+    "silver.dedup_clusters": ["doc_id", "cluster_id", "kept_doc_id", "method"],
+    "gold.chunks": ["chunk_id", "doc_id", "chunk_index", "text", "token_count", "char_start", "char_end", "section_path", "split"],
+    "gold.training_sequences": ["split", "seq_index", "tokens", "doc_ids"],
+}
+
+
+def _mapping(root: Path, landing: Path, **spark: object) -> dict:
+    return {
+        "storage": {"root": str(root)},
+        "bronze": {"landing": str(landing)},
+        "gates": {"suites": str(REPO / "expectations")},
+        "gold": {"sequences": {"seq_len": 64}},
+        "spark": {"conf": {"spark.sql.shuffle.partitions": "2"}, **spark},
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path]:
+    base = tmp_path_factory.mktemp("runners")
+    landing = base / "landing"
+    shutil.copytree(SAMPLE_LANDING, landing)
+    cfg = config_from_mapping(_mapping(base / "classic", landing))
+    run_build(spark, cfg)
+    return cfg, landing
+
+
+def _assert_same_tables(spark: SparkSession, expected: Config, actual_root: Path) -> None:
+    for name, cols in COMPARE.items():
+        exp = read_table(spark, expected.storage.table_path(name)).select(*cols)
+        act = read_table(spark, str(actual_root / name.replace(".", "/"))).select(*cols)
+        assert exp.count() > 0, name
+        assert_df_equality(act, exp, ignore_row_order=True, ignore_nullable=True)
+    shards = lambda root: {  # noqa: E731
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.mds*")) if p.is_file()
+    }
+    assert shards(actual_root / "mds") == shards(Path(expected.mds_path))  # byte-identical MDS
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    for key in ("PYSPARK_GATEWAY_PORT", "PYSPARK_GATEWAY_SECRET", "SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED"):
+        env.pop(key, None)
+    return env
+
+
+def test_spark_connect_run_equals_the_classic_run(spark: SparkSession, reference: tuple[Config, Path], tmp_path: Path) -> None:
+    cfg, landing = reference
+    conf = tmp_path / "connect.yaml"
+    conf.write_text(yaml.safe_dump(_mapping(tmp_path / "lake", landing, remote="local[2]")))
+    script = (
+        "import sys\n"
+        "from lakeprep.config import load_config\n"
+        "from lakeprep.session import get_spark, is_connect\n"
+        "from lakeprep.pipeline.batch import run_build\n"
+        f"cfg = load_config({str(conf)!r})\n"
+        "spark = get_spark(cfg.spark)\n"
+        "assert is_connect(spark), type(spark)\n"
+        "print('CONNECT', type(spark).__module__)\n"
+        "print(run_build(spark, cfg).summary())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert "CONNECT pyspark.sql.connect.session" in proc.stdout
+    assert "gate gold: passed" in proc.stdout
+    _assert_same_tables(spark, cfg, tmp_path / "lake")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def standalone(tmp_path: Path) -> Iterator[str]:
+    """A Spark standalone master + one worker on loopback, stopped afterwards."""
+    port, ui, wui = _free_port(), _free_port(), _free_port()
+    env = {**_env(), "SPARK_WORKER_DIR": str(tmp_path / "work"), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1"}
+    logs = tmp_path / "cluster-logs"
+    logs.mkdir()
+    master_log, worker_log = open(logs / "master.log", "w"), open(logs / "worker.log", "w")
+    cls = str(SPARK_BIN / "spark-class")
+    master = subprocess.Popen(
+        [cls, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui)],
+        env=env, stdout=master_log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"spark://127.0.0.1:{port}"
+    worker = subprocess.Popen(
+        [cls, "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1", "--cores", "2", "--memory", "3g", "--webui-port", str(wui)],
+        env=env, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while "Successfully registered with master" not in (logs / "worker.log").read_text():
+            if time.monotonic() > deadline or worker.poll() is not None or master.poll() is not None:
+                raise AssertionError("standalone cluster did not start:\n" + (logs / "master.log").read_text()[-2000:] + (logs / "worker.log").read_text()[-2000:])
+            time.sleep(1)
+        yield url
+    finally:
+        for p in (worker, master):
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in (worker, master):
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        master_log.close()
+        worker_log.close()
+
+
+def test_standalone_cluster_run_equals_the_local_run(
+    spark: SparkSession, reference: tuple[Config, Path], standalone: str, tmp_path: Path
+) -> None:
+    cfg, landing = reference
+    conf = tmp_path / "cluster.yaml"
+    conf.write_text(yaml.safe_dump(_mapping(tmp_path / "lake", landing)))
+    packages = subprocess.run([sys.executable, "-m", "lakeprep.session", "--packages"], capture_output=True, text=True, check=True).stdout.strip()
+    conf_args = subprocess.run([sys.executable, "-m", "lakeprep.session", "--conf-args"], capture_output=True, text=True, check=True).stdout.split()
+    proc = subprocess.run(
+        [
+            str(BIN / "spark-submit"), "--master", standalone, "--packages", packages, *conf_args,
+            "--conf", "spark.ui.enabled=false", "--conf", "spark.executor.memory=2g", "--conf", "spark.log.level=WARN",
+            "pipelines/build_corpus.py", "--config", str(conf), "--run-id", "cluster-run",
+        ],
+        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=1500,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert f"master={standalone}" in proc.stdout + proc.stderr
+    assert "tag build-cluster-run" in proc.stdout
+    _assert_same_tables(spark, cfg, tmp_path / "lake")
+    manifest = json.loads((tmp_path / "lake" / "mds" / "manifest.json").read_text())
+    assert manifest["run_id"] == "cluster-run"
