@@ -17,6 +17,7 @@ from pyspark.sql.types import (
 __all__ = [
     "BRONZE_DOCUMENTS",
     "BRONZE_KEYS",
+    "CHUNK_FIELDS",
     "DEDUP_CLUSTERS",
     "GOLD_CHUNKS",
     "TRAINING_SEQUENCES",
@@ -149,16 +150,20 @@ MINHASH_INDEX = StructType(
 )
 
 # RAG chunks: Change Data Feed on, chunk_id the primary key (a vector index Delta-Syncs from here).
+# What explode_chunks emits for each chunk (gold.chunks adds source_path, split and the run id).
+CHUNK_FIELDS = [
+    StructField("chunk_id", StringType(), False),  # sha256(doc_id, chunk_index, text)[:32]
+    StructField("doc_id", StringType(), False),
+    StructField("chunk_index", IntegerType(), False),
+    StructField("text", StringType(), False),
+    StructField("token_count", IntegerType(), False),  # of text, re-encoded on its own
+    StructField("char_start", IntegerType(), False),  # text == silver text[char_start:char_end] (code points)
+    StructField("char_end", IntegerType(), False),
+    StructField("section_path", ArrayType(StringType(), False), False),  # headings, outermost first
+]
 GOLD_CHUNKS = StructType(
     [
-        StructField("chunk_id", StringType(), False),  # sha256(doc_id, chunk_index, text)[:32]
-        StructField("doc_id", StringType(), False),
-        StructField("chunk_index", IntegerType(), False),
-        StructField("text", StringType(), False),
-        StructField("token_count", IntegerType(), False),  # of text, re-encoded on its own
-        StructField("char_start", IntegerType(), False),  # text == silver text[char_start:char_end]
-        StructField("char_end", IntegerType(), False),
-        StructField("section_path", ArrayType(StringType(), False), False),  # headings, outermost first
+        *CHUNK_FIELDS,
         StructField("source_path", StringType(), False),
         StructField("split", StringType(), False),  # train | val | test, shared by the whole document
         StructField("gold_run_id", StringType(), False),

@@ -6,23 +6,13 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pandas as pd
 from pyspark.sql import DataFrame
-from pyspark.sql.types import ArrayType, IntegerType, StringType, StructField, StructType
+from pyspark.sql.types import StructType
 
 from lakeprep.chunking._kernels import chunk_document, chunk_id
+from lakeprep.schemas import CHUNK_FIELDS
 from lakeprep.tokenizers import get_encoding
 
 __all__ = ["CHUNK_FIELDS", "explode_chunks"]
-
-CHUNK_FIELDS = [
-    StructField("chunk_id", StringType(), False),
-    StructField("doc_id", StringType(), False),
-    StructField("chunk_index", IntegerType(), False),
-    StructField("text", StringType(), False),
-    StructField("token_count", IntegerType(), False),
-    StructField("char_start", IntegerType(), False),  # into the silver text, in characters (code points)
-    StructField("char_end", IntegerType(), False),
-    StructField("section_path", ArrayType(StringType(), False), False),  # headings in force, outermost first
-]
 
 
 def explode_chunks(

@@ -4,8 +4,8 @@
 * :func:`diff` compares two tags: documents added/removed per table, by ``doc_id``.
 * :func:`vacuum` never removes files a live tag (or the published versions) still needs: it computes the
   safe retention from the oldest protected version's commit time and refuses a shorter one unless forced.
-* :func:`forget` deletes documents from bronze, silver and gold (one Delta DELETE commit per table, the
-  reason in the commit metadata), keeps bronze from re-ingesting them, rebuilds gold and the MDS export,
+* :func:`forget` deletes documents from bronze, silver and gold (one delete commit per table, a
+  delete-only MERGE since Delta's DELETE takes no subquery, the reason in the commit metadata), keeps bronze from re-ingesting them, rebuilds gold and the MDS export,
   records the request in ``_lakeprep.forget_requests`` and revokes tags whose versions still hold the
   data (so vacuum may remove those files).
 """
@@ -221,13 +221,13 @@ def forget(
             path = cfg.storage.table_path(table)
             if not table_exists(spark, path):
                 continue
-            where = f"doc_id IN (SELECT doc_id FROM {view})"
-            if table == "silver.dedup_clusters":
-                where += f" OR kept_doc_id IN (SELECT doc_id FROM {view})"
+            # Delta's DELETE takes no subquery: a delete-only MERGE is one commit all the same
+            on = "t.doc_id = s.doc_id" + (" OR t.kept_doc_id = s.doc_id" if table == "silver.dedup_clusters" else "")
+            before = latest_version(spark, path)
             with commit_metadata(spark, {**meta, "table": table}):
-                spark.sql(f"DELETE FROM {quote_path(path)} WHERE {where}")
+                spark.sql(f"MERGE INTO {quote_path(path)} t USING {view} s ON {on} WHEN MATCHED THEN DELETE")
             v = latest_version(spark, path)
-            n = int(commit_metrics(spark, path, v).get("numDeletedRows", 0))
+            n = int(commit_metrics(spark, path, v).get("numTargetRowsDeleted", 0)) if v != before else 0
             deleted[table] = n
             versions[table] = v
     finally:
