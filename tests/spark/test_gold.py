@@ -104,7 +104,7 @@ def sample_build(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):
     cfg = make_config(
         landing, root / "lake",
         "gold.chunking.chunk_size=64", "gold.chunking.chunk_overlap=8", "gold.sequences.seq_len=32",
-        "gold.splits.train=0.6", "gold.splits.val=0.2", "gold.splits.test=0.2",
+        "gold.splits.train=0.6", "gold.splits.val=0.2", "gold.splits.test=0.2", "gold.mds.include_chunks=true",
     )
     return cfg, run_build(spark, cfg), landing
 
@@ -155,6 +155,13 @@ def test_sample_build_writes_gold_tables_and_mds(spark: SparkSession, sample_bui
         assert sample["seq_index"] == i
         assert sample["tokens"].dtype == np.uint32
         assert sample["tokens"].tolist() == rows[i]
+    # chunks as text samples, per split, in (doc_id, chunk_index) order
+    clean_stale_shared_memory()
+    chunk_ds = StreamingDataset(local=str(Path(cfg.mds_path) / "chunks" / "train"), shuffle=False, batch_size=1)
+    train_chunks = chunks.where("split = 'train'").orderBy("doc_id", "chunk_index").collect()
+    assert len(chunk_ds) == len(train_chunks) == manifest["samples"]["chunks/train"]
+    assert [chunk_ds[i]["chunk_id"] for i in range(len(chunk_ds))] == [r["chunk_id"] for r in train_chunks]
+    assert chunk_ds[0]["text"] == train_chunks[0]["text"]
     # round trip to text: the packed stream decodes to silver text (PII already masked)
     text = ENC.decode(ds[0]["tokens"].tolist())
     assert len(text) > 20
