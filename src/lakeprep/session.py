@@ -40,6 +40,10 @@ _LOCAL_DEFAULTS: Mapping[str, str] = {
     "spark.databricks.delta.schema.autoMerge.enabled": "false",
     # Delta rebuilds table state with 50 partitions by default: far too many tasks for small local tables.
     "spark.databricks.delta.snapshotPartitions": "4",
+    # A build runs hundreds of small jobs; the status store keeps 1000 SQL executions (with their plans) by default.
+    "spark.sql.ui.retainedExecutions": "50",
+    "spark.ui.retainedJobs": "200",
+    "spark.ui.retainedStages": "200",
 }
 
 
@@ -63,6 +67,9 @@ def local_test_conf(warehouse: str) -> dict[str, str]:
         "spark.driver.memory": "3g",
         "spark.sql.adaptive.enabled": "true",
         "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.sql.ui.retainedExecutions": "20",
+        "spark.ui.retainedJobs": "100",
+        "spark.ui.retainedStages": "100",
     }
 
 

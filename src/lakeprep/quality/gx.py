@@ -92,7 +92,8 @@ def run_gate(
         log.warning("gate %s: no suite at %s/%s.json; the layer is published unchecked", layer, suites_dir, layer)
         return GateResult(layer, True, 0, seconds=time.monotonic() - t0)
     context = gx.get_context(mode="ephemeral")
-    source = context.data_sources.add_spark(name="lakeprep")
+    # persist=False: GX would otherwise cache every validated table and never release it
+    source = context.data_sources.add_spark(name="lakeprep", persist=False)
     out: dict[str, Any] = {"layer": layer, "run_id": run_id, "parameters": dict(parameters), "tables": {}}
     failures: list[str] = []
     checked = 0
