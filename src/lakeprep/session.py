@@ -64,7 +64,7 @@ def local_test_conf(warehouse: str) -> dict[str, str]:
         "spark.sql.shuffle.partitions": "2",
         "spark.default.parallelism": "2",
         "spark.sql.warehouse.dir": warehouse,
-        "spark.driver.memory": "3g",
+        "spark.driver.memory": "6g",
         "spark.sql.adaptive.enabled": "true",
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.ui.retainedExecutions": "20",

@@ -196,8 +196,9 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         # -- exact duplicates ---------------------------------------------------------------------------
         current = docs.join(gone, on="doc_id", how="left_anti")
         exact_rows = _exact_duplicates(passed, current, enabled=dd.exact, run_id=run_id)
-        exact_rows = exact_rows.persist()
-        cached.append(exact_rows)
+        # local checkpoints cut the lineage: later frames reference these several times, and without a cut
+        # the analysed plans grow multiplicatively (gigabytes of plan nodes on a second incremental run)
+        exact_rows = exact_rows.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
         exact_removed = exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
         remove = dd.action == "remove"  # mark: keep every document, only record the clusters
         survivors = passed.join(exact_removed, on="doc_id", how="left_anti") if remove else passed
@@ -209,19 +210,18 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         ).persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(sigs)
         if dd.near:
-            near_rows = _near_duplicates(survivors, sigs, index, current, dd=dd, run_id=run_id).persist()
+            near_rows = _near_duplicates(survivors, sigs, index, current, dd=dd, run_id=run_id).localCheckpoint(
+                eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK
+            )
         else:
             near_rows = _no_clusters(spark)
         cached.append(near_rows)
-        near_removed = (
-            near_rows.where(F.col("doc_id") != F.col("kept_doc_id"))
-            .join(survivors.select("doc_id"), on="doc_id", how="left_semi")  # new documents only
-            .select("doc_id")
+        near_removed = near_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
+        if not remove:  # mark mode also has rows for existing documents: count new ones only
+            near_removed = near_removed.join(survivors.select("doc_id"), on="doc_id", how="left_semi")
+        kept = (survivors.join(near_removed, on="doc_id", how="left_anti") if remove else survivors).localCheckpoint(
+            eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK
         )
-        kept = (survivors.join(near_removed, on="doc_id", how="left_anti") if remove else survivors).persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
-        cached.append(kept)
 
         # -- row rules on the documents about to be written (drop -> quarantine, fail -> stop) --------------
         outcome = check_rules(kept, cfg.rules.get(DOCUMENTS, ()), table=DOCUMENTS, id_column="doc_id")
