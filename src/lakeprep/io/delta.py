@@ -34,6 +34,7 @@ __all__ = [
     "read_table",
     "session_conf",
     "table_exists",
+    "table_properties",
 ]
 
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
@@ -90,6 +91,11 @@ def table_exists(spark: SparkSession, path: str) -> bool:
     except AnalysisException as exc:
         _raise_if_delta_missing(exc)
         return False
+
+
+def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
+    """The table properties of the Delta table at ``path`` (``SHOW TBLPROPERTIES``)."""
+    return {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(path)}").collect()}
 
 
 @contextlib.contextmanager

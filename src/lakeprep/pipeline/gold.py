@@ -44,6 +44,7 @@ from lakeprep.io.delta import (
     quote_path,
     read_table,
     table_exists,
+    table_properties,
 )
 from lakeprep.logs import run_context
 from lakeprep.quality.rules import check_rules
@@ -324,7 +325,4 @@ def export_sequences(
 
 
 def _table_property(spark: SparkSession, path: str, key: str) -> str | None:
-    if not table_exists(spark, path):
-        return None
-    props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(path)}").collect()}
-    return props.get(key)
+    return table_properties(spark, path).get(key) if table_exists(spark, path) else None

@@ -123,7 +123,7 @@ def vacuum(
     """
     from lakeprep.schemas import TABLES
 
-    tags = [t for t in list_tags(spark, cfg, include_revoked=False)]
+    tags = list_tags(spark, cfg, include_revoked=False)
     published = published_versions(spark, cfg)
     now = datetime.now(timezone.utc)
     plan: list[VacuumRow] = []
@@ -233,7 +233,12 @@ def forget(
     finally:
         spark.catalog.dropTempView(view)
     # files with nothing left in bronze: keep bronze from re-ingesting them while they stay in landing
-    remaining = {r["source_path"] for r in read_table(spark, bronze_path).select("source_path").distinct().collect()} if hits else set()
+    hit_paths = sorted({r["source_path"] for r in hits})
+    remaining = (
+        {r[0] for r in read_table(spark, bronze_path).where(F.col("source_path").isin(*hit_paths)).select("source_path").distinct().collect()}
+        if hit_paths
+        else set()
+    )
     markers = {r["source_path"]: r for r in hits if r["source_path"] not in remaining}
     qpath = cfg.storage.table_path("quarantine.bronze")
     if markers:

@@ -42,7 +42,15 @@ from lakeprep.dedup.minhash import (
     with_minhash,
 )
 from lakeprep.errors import LakeprepError
-from lakeprep.io.delta import commit_metadata, create_table_if_missing, latest_version, merge_rows, quote_path, read_table
+from lakeprep.io.delta import (
+    commit_metadata,
+    create_table_if_missing,
+    latest_version,
+    merge_rows,
+    quote_path,
+    read_table,
+    table_properties,
+)
 from lakeprep.logs import run_context
 from lakeprep.quality.rules import check_rules
 from lakeprep.pipeline._summary import reason_counts as reason_counts_of
@@ -407,8 +415,7 @@ def _near_duplicates(
 def _check_index_params(
     spark: SparkSession, cfg: Config, paths: Mapping[str, str], params: Mapping[str, object], meta: Mapping[str, object]
 ) -> None:
-    props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(paths[INDEX])}").collect()}
-    stored = json.loads(props.get(_PARAMS_PROPERTY, "{}"))
+    stored = json.loads(table_properties(spark, paths[INDEX]).get(_PARAMS_PROPERTY, "{}"))
     if stored == json.loads(json.dumps(params, sort_keys=True)):
         return
     diff = {k: (stored.get(k), params.get(k)) for k in sorted(set(stored) | set(params)) if stored.get(k) != params.get(k)}
