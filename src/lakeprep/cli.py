@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--source", action="append", default=[], metavar="PATH_GLOB", help="source path glob (repeatable)")
     f.add_argument("--doc-id", action="append", default=[], dest="doc_ids", metavar="ID", help="document id (repeatable)")
     f.add_argument("--reason", default="right to be forgotten request")
+    pl = sub.add_parser("pipelines", parents=[common], help="run the declarative modules with spark-pipelines (Delta configured)")
+    pl.add_argument("action", choices=["run", "dry-run"])
+    pl.add_argument("--spec", default="pipelines/declarative/spark-pipeline.yml")
+    pl.add_argument("--warehouse", default=None, help="where the tables land (spark.sql.warehouse.dir)")
+    pl.add_argument("--full-refresh-all", action="store_true")
     rp = sub.add_parser("report", parents=[common], help="(re-)render report.json/report.html for a tag")
     rp.add_argument("--tag", default=None, help="default: the newest live tag")
     return p
@@ -80,11 +85,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(logging.WARNING if args.quiet else logging.INFO)
     try:
+        if args.command == "pipelines":  # the lakeprep config is named in the pipeline spec
+            return _cmd_pipelines(args)
         cfg = load_config(args.config, args.overrides)
         return _COMMANDS[args.command](cfg, args)
     except LakeprepError as exc:
         print(f"lakeprep: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _cmd_pipelines(args: argparse.Namespace) -> int:
+    from lakeprep.pipeline.declarative import run_pipeline
+
+    extra = ["--full-refresh-all"] if args.full_refresh_all else []
+    if args.action == "dry-run":
+        return run_pipeline(args.spec, warehouse=args.warehouse, args=extra, command="dry-run")
+    return run_pipeline(args.spec, warehouse=args.warehouse, args=extra)
 
 
 def _cmd_build(cfg: Config, args: argparse.Namespace) -> int:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
+    DataType,
     DoubleType,
     IntegerType,
     LongType,
@@ -31,6 +37,9 @@ __all__ = [
     "TAGS",
     "FORGET_REQUESTS",
     "TABLES",
+    "conform",
+    "schema_of",
+    "without",
 ]
 
 BRONZE_DOCUMENTS = StructType(
@@ -241,3 +250,31 @@ TABLES: dict[str, StructType] = {
     "_lakeprep.tags": TAGS,
     "_lakeprep.forget_requests": FORGET_REQUESTS,
 }
+
+
+def schema_of(ddl: Mapping[str, DataType]) -> StructType:
+    """A StructType of nullable fields, built locally (a DDL string would be parsed by the Spark server)."""
+    return StructType([StructField(name, dtype, True) for name, dtype in ddl.items()])
+
+
+def conform(df: DataFrame, schema: StructType) -> DataFrame:
+    """``df`` cut to ``schema``'s columns, cast to its types, with the schema known to the client.
+
+    Spark Connect's ``mapInPandas`` reads its input's column names, an analysis round trip that Spark
+    Declarative Pipelines forbid while a table is defined (its inputs do not exist yet). The cast makes
+    the schema true by construction, so it is recorded on the Connect frame (``_cached_schema``, the
+    attribute Connect itself fills after its first analysis; ``DataFrame.to`` would analyse on the
+    server). Classic frames know their schema locally and are left as they are.
+    """
+    out = df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
+    if hasattr(out, "_cached_schema") and out._cached_schema is None:
+        out._cached_schema = schema
+    return out
+
+
+def without(df: DataFrame, *names: str) -> DataFrame:
+    """``df.drop(*names)`` that needs no analysis: Spark Connect plans ``drop`` by analysing its input on
+    the server, which Spark Declarative Pipelines forbid while a table is defined; a column regex is
+    resolved with the rest of the plan. Helper columns only (plain identifiers)."""
+    alternatives = "|".join(re.escape(n) for n in names)
+    return df.select(df.colRegex(f"`(?!({alternatives})$).+`"))

@@ -18,12 +18,14 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from lakeprep.config import SparkConfig
+from lakeprep.errors import LakeprepError
 
-__all__ = ["DELTA_SESSION_CONF", "delta_packages", "get_spark", "is_connect", "local_test_conf"]
+__all__ = ["DELTA_SESSION_CONF", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,28 @@ def delta_packages() -> list[str]:
 
     spark_minor = ".".join(pyspark.__version__.split(".")[:2])
     return [f"io.delta:delta-spark_{spark_minor}_2.13:{version('delta-spark')}"]
+
+
+def delta_jars() -> list[str]:
+    """Local paths of the Delta jars (delta-spark, delta-storage) in Spark's Ivy cache, resolved first if missing.
+
+    For ``spark-pipelines``, which starts its own Connect server: its ``--packages`` makes it drop the other
+    ``--conf`` settings (pyspark 4.2.0), so the jars go on the JVM class path (``SPARK_DIST_CLASSPATH``).
+    """
+    from importlib.metadata import version
+
+    jars_dir = Path(os.environ.get("LAKEPREP_IVY_HOME", str(Path.home() / ".ivy2.5.2"))) / "jars"
+    names = [f"{c.split(':')[0]}_{c.split(':')[1]}-{c.split(':')[2]}.jar" for c in delta_packages()]
+    names.append(f"io.delta_delta-storage-{version('delta-spark')}.jar")
+    if not all((jars_dir / n).is_file() for n in names):
+        log.info("resolving the Delta jars through Ivy (first use)")
+        get_spark(SparkConfig(master="local[1]", app_name="lakeprep-resolve-jars")).stop()
+    missing = [n for n in names if not (jars_dir / n).is_file()]
+    if missing:
+        raise LakeprepError(
+            f"Delta jars {missing} are not in {jars_dir} after resolving them; set LAKEPREP_IVY_HOME to Spark's Ivy home"
+        )
+    return [str(jars_dir / n) for n in names]
 
 
 def local_test_conf(warehouse: str) -> dict[str, str]:

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pandas as pd
 from pyspark.sql import DataFrame
-from pyspark.sql.types import StructType
+from pyspark.sql.types import StringType, StructField, StructType
 
 from lakeprep.chunking._kernels import chunk_document, chunk_id
-from lakeprep.schemas import CHUNK_FIELDS
+from lakeprep.schemas import CHUNK_FIELDS, conform, schema_of
 from lakeprep.tokenizers import get_encoding
 
 __all__ = ["CHUNK_FIELDS", "explode_chunks"]
@@ -20,7 +20,8 @@ def explode_chunks(
 ) -> Callable[[DataFrame], DataFrame]:
     """``(doc_id, text, *carry)`` -> chunk rows (:data:`CHUNK_FIELDS` plus the ``carry`` columns).
 
-    A document with empty text yields no chunk. The tokenizer is loaded once per Python worker.
+    A document with empty text yields no chunk; carried columns are strings. The tokenizer is loaded once
+    per Python worker.
     """
     names = [f.name for f in CHUNK_FIELDS]
 
@@ -39,7 +40,9 @@ def explode_chunks(
             yield pd.DataFrame(rows, columns=[*names, *carry])
 
     def transform(df: DataFrame) -> DataFrame:
-        schema = StructType([*CHUNK_FIELDS, *[df.schema[c] for c in carry]])
-        return df.select("doc_id", "text", *carry).mapInPandas(run, schema=schema)
+        # spelled out, not read from df: declarative pipelines forbid analysis while the graph is defined
+        schema = StructType([*CHUNK_FIELDS, *[StructField(c, StringType(), True) for c in carry]])
+        source = schema_of({"doc_id": StringType(), "text": StringType(), **{c: StringType() for c in carry}})
+        return conform(df, source).mapInPandas(run, schema=schema)
 
     return transform

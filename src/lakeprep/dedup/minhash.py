@@ -16,15 +16,27 @@ import pandas as pd
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, DoubleType, IntegerType, LongType, StringType
 
 from lakeprep.dedup._kernels import band_hashes, jaccard, minhash_signatures, shingles
 from lakeprep.errors import LakeprepError
+from lakeprep.schemas import conform, schema_of
 
-__all__ = ["candidate_pairs", "connected_components", "verify_pairs", "verify_pairs_exact", "with_minhash"]
+__all__ = [
+    "candidate_pairs",
+    "connected_components",
+    "connected_components_fixed",
+    "verify_pairs",
+    "verify_pairs_exact",
+    "with_minhash",
+]
 
 log = logging.getLogger(__name__)
 
-_SIG_SCHEMA = "doc_id string, signature array<int>, bands array<bigint>"
+_SIG_SCHEMA = schema_of({"doc_id": StringType(), "signature": ArrayType(IntegerType()), "bands": ArrayType(LongType())})
+_TEXTS = schema_of({"doc_id": StringType(), "text": StringType()})
+_PAIR_TEXTS = schema_of({"doc_a": StringType(), "doc_b": StringType(), "text_a": StringType(), "text_b": StringType()})
+_SCORED = schema_of({"doc_a": StringType(), "doc_b": StringType(), "similarity": DoubleType()})
 
 
 def with_minhash(*, num_perm: int, seed: int, shingle_size: int, bands: int, rows: int) -> Callable[[DataFrame], DataFrame]:
@@ -44,7 +56,7 @@ def with_minhash(*, num_perm: int, seed: int, shingle_size: int, bands: int, row
             )
 
     def transform(df: DataFrame) -> DataFrame:
-        return df.select("doc_id", "text").mapInPandas(run, schema=_SIG_SCHEMA)
+        return conform(df, _TEXTS).mapInPandas(run, schema=_SIG_SCHEMA)
 
     return transform
 
@@ -66,11 +78,12 @@ def candidate_pairs(new: DataFrame, existing: DataFrame | None) -> DataFrame:
     pairs = (
         a.join(b, on=[F.col("a.band") == F.col("b.band"), F.col("a.band_hash") == F.col("b.band_hash")])
         .where(F.col("a.doc_id") != F.col("b.doc_id"))
-        .select(
+        .groupBy(  # a pair sharing several bands once (groupBy, not distinct(): Connect analyses that eagerly)
             F.least("a.doc_id", "b.doc_id").alias("doc_a"),
             F.greatest("a.doc_id", "b.doc_id").alias("doc_b"),
         )
-        .distinct()
+        .agg(F.count(F.lit(1)).alias("_bands"))
+        .select("doc_a", "doc_b")
     )
     return pairs
 
@@ -107,9 +120,7 @@ def verify_pairs_exact(pairs: DataFrame, texts: DataFrame, *, threshold: float, 
             ]
             yield pd.DataFrame({"doc_a": batch["doc_a"].values, "doc_b": batch["doc_b"].values, "similarity": sims})
 
-    scored = pairs.join(ta, on="doc_a").join(tb, on="doc_b").mapInPandas(
-        run, schema="doc_a string, doc_b string, similarity double"
-    )
+    scored = conform(pairs.join(ta, on="doc_a").join(tb, on="doc_b"), _PAIR_TEXTS).mapInPandas(run, schema=_SCORED)
     return scored.where(F.col("similarity") >= threshold)
 
 
@@ -150,4 +161,39 @@ def connected_components(edges: DataFrame, *, max_iterations: int = 50) -> DataF
             return labels
     raise LakeprepError(
         f"connected components did not converge in {max_iterations} rounds; raise silver.dedup.max_cc_iterations"
+    )
+
+
+def connected_components_fixed(
+    edges: DataFrame, *, rounds: int, cut: Callable[[DataFrame], DataFrame] = lambda df: df
+) -> DataFrame:
+    """Action-free variant of :func:`connected_components` for declarative pipelines.
+
+    A declarative engine (SDP / DLT) wants one query plan per table and no Spark jobs while the graph is
+    defined, so the rounds cannot be checkpointed or checked for convergence. This runs exactly
+    ``rounds`` rounds of min-label propagation over edges with self-loops (each round references the
+    previous labels once, so the plan grows linearly) and adds ``converged``: false for a node whose
+    label would still change in one more round, i.e. its cluster's diameter exceeds ``rounds``. Callers
+    turn that into a failing expectation instead of silently splitting a cluster. ``cut`` is applied to
+    the edges and to every round's labels (a declarative runner makes each a view, so no single plan
+    nests ``rounds`` joins deep). Returns ``(doc_id, component, converged)``.
+    """
+    both = edges.select(F.col("doc_a").alias("src"), F.col("doc_b").alias("dst"))
+    both = both.unionByName(both.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
+    nodes = both.groupBy(F.col("src").alias("doc_id")).agg(F.count(F.lit(1)).alias("_edges")).select("doc_id")
+    both = cut(both.unionByName(nodes.select(F.col("doc_id").alias("src"), F.col("doc_id").alias("dst"))))
+
+    def step(labels: DataFrame) -> DataFrame:
+        return (
+            both.join(labels.select(F.col("doc_id").alias("src"), "component"), on="src")
+            .groupBy(F.col("dst").alias("doc_id"))
+            .agg(F.min("component").alias("component"))
+        )
+
+    labels = cut(both.groupBy(F.col("src").alias("doc_id")).agg(F.min("dst").alias("component")))
+    for _ in range(max(0, rounds - 1)):
+        labels = cut(step(labels))
+    once_more = step(labels).select("doc_id", F.col("component").alias("_next"))
+    return labels.join(once_more, on="doc_id").select(
+        "doc_id", "component", (F.col("component") == F.col("_next")).alias("converged")
     )

@@ -17,11 +17,12 @@ import pandas as pd
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import BinaryType, LongType, StringType, TimestampType
 
 from lakeprep.config import BronzeConfig
 from lakeprep.errors import LandingError
 from lakeprep.io.formats import doc_id_for, excerpt_of, parse_file
-from lakeprep.schemas import PARSED_FILE
+from lakeprep.schemas import PARSED_FILE, conform, schema_of
 
 __all__ = ["UNKNOWN_MTIME", "format_of", "list_landing", "parse_landing_files", "read_landing_files"]
 
@@ -142,7 +143,10 @@ def parse_landing_files(files: DataFrame, cfg: BronzeConfig) -> DataFrame:
             out["record_index"] = out["record_index"].astype("Int32")  # nullable: rejected files have none
             yield out
 
-    return files.select("path", "modificationTime", "length", "content", "format").mapInPandas(
+    source = schema_of(
+        {"path": StringType(), "modificationTime": TimestampType(), "length": LongType(), "content": BinaryType(), "format": StringType()}
+    )
+    return conform(files, source).mapInPandas(
         parse_batches, schema=PARSED_FILE
     )
 

@@ -9,12 +9,17 @@ from collections.abc import Callable
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType
 
 from lakeprep.config import PiiConfig
 from lakeprep.errors import ConfigError
 from lakeprep.pii._kernels import detect, mask_text
+from lakeprep.schemas import schema_of, without
 
 __all__ = ["mask_pii", "pseudonym_key"]
+
+
+_MASKED = schema_of({"text": StringType(), "counts": StringType()})
 
 
 def pseudonym_key(cfg: PiiConfig) -> bytes | None:
@@ -41,7 +46,7 @@ def mask_pii(*, cfg: PiiConfig, key: bytes | None, text_col: str = "text") -> Ca
     actions = {t: cfg.actions.get(t, cfg.default_action) for t in types}
     regions = tuple(cfg.phone_regions)
 
-    @F.pandas_udf("text string, counts string")  # type: ignore[call-overload]
+    @F.pandas_udf(_MASKED)  # type: ignore[call-overload]  # a type object: DDL strings are parsed by the server
     def _mask(texts: pd.Series) -> pd.DataFrame:
         out_text, out_counts = [], []
         for text in texts:
@@ -57,10 +62,10 @@ def mask_pii(*, cfg: PiiConfig, key: bytes | None, text_col: str = "text") -> Ca
     def transform(df: DataFrame) -> DataFrame:
         if not cfg.enabled:
             return df.withColumn("pii_counts", F.create_map().cast("map<string,int>"))
-        cols = [c for c in df.columns if c != text_col]
-        return (
-            df.withColumn("_pii", _mask(F.col(text_col)))
-            .select(*cols, F.col("_pii.text").alias(text_col), F.from_json("_pii.counts", "map<string,int>").alias("pii_counts"))
+        # no df.columns: declarative pipelines forbid analysing a frame while the graph is defined
+        masked = df.withColumn("_pii", _mask(F.col(text_col))).withColumns(
+            {text_col: F.col("_pii.text"), "pii_counts": F.from_json("_pii.counts", "map<string,int>")}
         )
+        return without(masked, "_pii")
 
     return transform

@@ -24,8 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.config import Config
@@ -39,7 +38,9 @@ from lakeprep.io.delta import (
     read_table,
     session_conf,
 )
-from lakeprep.io.landing import format_of, list_landing, parse_landing_files, read_landing_files
+from lakeprep.io.landing import format_of, list_landing, read_landing_files
+from lakeprep.pipeline.layers import LANDING_FILES, LANDING_PENDING, SPECS
+from lakeprep.pipeline.spec import BuildContext
 from lakeprep.pipeline._summary import reason_counts as reason_counts_of
 from lakeprep.schemas import BRONZE_DOCUMENTS, BRONZE_KEYS, QUARANTINE_BRONZE
 
@@ -139,84 +140,25 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
 
     max_bytes = cfg.bronze.max_file_bytes
     to_read = [r["source_path"] for r in pending_rows if r["format"] is not None and 0 < r["size_bytes"] <= max_bytes]
-    ingest_ts = F.lit(started_at).cast("timestamp")
+    ctx = BuildContext(run_id=run_id, started_at=started_at)
 
     with session_conf(spark, _PARSE_CONF):
-        # Rejected before reading: unmapped extension, empty, too large.
-        pre_rejects = pending.where(
-            F.col("format").isNull() | (F.col("size_bytes") == 0) | (F.col("size_bytes") > max_bytes)
-        ).select(
-            "source_path",
-            "format",
-            "size_bytes",
-            "modification_time",
-            F.lit(None).cast("string").alias("sha256"),
-            F.filter(
-                F.array(
-                    F.when(
-                        F.col("format").isNull(),
-                        F.concat(
-                            F.lit("unsupported_format:"),
-                            F.coalesce(
-                                F.nullif(F.lower(F.regexp_extract("source_path", r"(\.[^./]+)$", 1)), F.lit("")),
-                                F.lit("(no extension)"),
-                            ),
-                        ),
-                    ),
-                    F.when(F.col("size_bytes") == 0, F.lit("empty_file")),
-                    F.when(
-                        F.col("size_bytes") > max_bytes,
-                        F.concat(F.lit("too_large:"), F.col("size_bytes").cast("string"), F.lit(f" > {max_bytes} bytes")),
-                    ),
-                ),
-                lambda x: x.isNotNull(),
-            ).alias("reject_reasons"),
-            F.lit(None).cast("string").alias("excerpt"),
-        )
         files = read_landing_files(spark, to_read) if to_read else None
-        parsed = docs = None
-        # Files that vanished or could not be read between listing and reading (Spark skipped them).
-        unreadable = pending.join(pre_rejects.select("source_path"), on="source_path", how="left_anti")
-        parts = [pre_rejects]
-        if files is not None:
-            files = files.join(pending.select(F.col("source_path").alias("path"), "format"), on="path", how="inner")
-            parsed = parse_landing_files(files, cfg.bronze).persist(StorageLevel.MEMORY_AND_DISK)
-            unreadable = unreadable.join(parsed.select("source_path").distinct(), on="source_path", how="left_anti")
-            parts.append(parsed.where(F.col("reject_reasons").isNotNull()).select(*pre_rejects.columns))
-            docs = parsed.where(F.col("reject_reasons").isNull())
-        parts.append(
-            unreadable.select(
-                "source_path",
-                "format",
-                "size_bytes",
-                "modification_time",
-                F.lit(None).cast("string").alias("sha256"),
-                F.array(F.lit("unreadable:vanished or failed while reading")).alias("reject_reasons"),
-                F.lit(None).cast("string").alias("excerpt"),
-            )
-        )
-
-        rejects = parts[0]
-        for part in parts[1:]:
-            rejects = rejects.unionByName(part)
-        rejects = rejects.select(
-            *[c for c in QUARANTINE_BRONZE.fieldNames() if c not in ("ingest_run_id", "ingest_ts")],
-            F.lit(run_id).alias("ingest_run_id"),
-            ingest_ts.alias("ingest_ts"),
-        ).persist(StorageLevel.MEMORY_AND_DISK)
+        inputs = {LANDING_PENDING: pending, **({LANDING_FILES: files} if files is not None else {})}
+        views = {"bronze.parsed": SPECS["bronze.parsed"].build(inputs, cfg, ctx)}  # parses once (cached inside)
+        docs = SPECS["bronze.documents"].build(views, cfg, ctx)
+        rejects = ctx.cache(SPECS[QUARANTINE_TABLE].build(views, cfg, ctx))
 
         rule_violations: dict[str, int] = {}
         try:
-            if docs is not None and cfg.rules.get(BRONZE_TABLE):
-                outcome = check_rules(
-                    docs.select(*_bronze_columns(run_id, ingest_ts)), cfg.rules[BRONZE_TABLE], table=BRONZE_TABLE, id_column="doc_id"
-                )
+            if cfg.rules.get(BRONZE_TABLE):
+                outcome = check_rules(docs, cfg.rules[BRONZE_TABLE], table=BRONZE_TABLE, id_column="doc_id")
                 rule_violations = outcome.violations
             processed_paths = pending.select("source_path")
             bronze_version = _merge_documents(
                 spark,
                 bronze_path,
-                docs=docs.select(*_bronze_columns(run_id, ingest_ts)) if docs is not None else None,
+                docs=docs,
                 processed_paths=processed_paths,
                 metadata={**meta, "table": BRONZE_TABLE},
             )
@@ -227,15 +169,9 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
                 quarantine_version = _append_quarantine(
                     spark, rejects, quarantine_path, metadata={**meta, "table": QUARANTINE_TABLE}
                 )
-            stats = (
-                docs.agg(F.countDistinct("source_path").alias("files"), F.count(F.lit(1)).alias("docs")).first()
-                if docs is not None
-                else None
-            )
+            stats = docs.agg(F.countDistinct("source_path").alias("files"), F.count(F.lit(1)).alias("docs")).first()
         finally:
-            rejects.unpersist()
-            if parsed is not None:
-                parsed.unpersist()
+            ctx.release()
 
     result = BronzeResult(
         run_id=run_id,
@@ -261,18 +197,6 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
         result.seconds,
     )
     return result
-
-
-def _bronze_columns(run_id: str, ingest_ts: Column) -> list[Column]:
-    cols = []
-    for name in BRONZE_DOCUMENTS.fieldNames():
-        if name == "ingest_run_id":
-            cols.append(F.lit(run_id).alias(name))
-        elif name == "ingest_ts":
-            cols.append(ingest_ts.alias(name))
-        else:
-            cols.append(F.col(name))
-    return cols
 
 
 def _merge_documents(

@@ -25,13 +25,12 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from lakeprep.chunking.chunk import explode_chunks
 from lakeprep.config import Config
 from lakeprep.export.mds import MdsResult, export_mds, read_manifest
 from lakeprep.io.delta import (
@@ -47,10 +46,11 @@ from lakeprep.io.delta import (
     table_properties,
 )
 from lakeprep.logs import run_context
+from lakeprep.pipeline.layers import SPECS
+from lakeprep.pipeline.spec import BuildContext
 from lakeprep.quality.rules import check_rules
 from lakeprep.schemas import GOLD_CHUNKS, QUARANTINE_GOLD, TRAINING_SEQUENCES
-from lakeprep.splits import SPLITS, assign_splits, split_groups
-from lakeprep.tokenize.pack import pack_sequences, with_tokens
+from lakeprep.splits import SPLITS
 from lakeprep.tokenizers import get_encoding
 
 __all__ = ["CHUNKS", "GoldResult", "QUARANTINE", "SEQUENCES", "build_gold", "export_if_stale", "export_sequences"]
@@ -144,19 +144,16 @@ def _build(
     chunk_params = json.dumps(_params(cfg), sort_keys=True)
     create_table_if_missing(
         spark, paths[CHUNKS], GOLD_CHUNKS, metadata={**meta, "table": CHUNKS},
-        properties={"delta.enableChangeDataFeed": "true", _CHUNK_PARAMS: chunk_params, "lakeprep.primary_key": "chunk_id"},
+        properties={**SPECS[CHUNKS].properties, _CHUNK_PARAMS: chunk_params},
     )
     create_table_if_missing(spark, paths[SEQUENCES], TRAINING_SEQUENCES, metadata={**meta, "table": SEQUENCES})
 
-    docs = read_table(spark, paths[SILVER], version=inputs[SILVER], name=SILVER).select("doc_id", "text", "source_path")
-    groups = None
-    if cfg.silver.dedup.action == "mark":  # with duplicates removed, silver holds one member per cluster
-        clusters = read_table(spark, paths[CLUSTERS], version=inputs[CLUSTERS], name=CLUSTERS)
-        groups = split_groups(clusters, max_iterations=cfg.silver.dedup.max_cc_iterations)
-    with_split = docs.transform(assign_splits(ratios=g.splits.ratios(), seed=g.splits.seed, groups=groups)).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
-    cached: list[DataFrame] = [with_split]
+    ctx = BuildContext(run_id=run_id, started_at=datetime.now(timezone.utc))
+    views: dict[str, DataFrame] = {
+        SILVER: read_table(spark, paths[SILVER], version=inputs[SILVER], name=SILVER),
+        CLUSTERS: read_table(spark, paths[CLUSTERS], version=inputs[CLUSTERS], name=CLUSTERS),
+    }
+    with_split = views["gold.splits"] = SPECS["gold.splits"].build(views, cfg, ctx)
     versions: dict[str, int] = {}
     try:
         split_docs = {r["split"]: int(r["n"]) for r in with_split.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()}
@@ -174,22 +171,12 @@ def _build(
             unchanged = existing_docs.join(with_split.select("doc_id", "split"), on=["doc_id", "split"], how="left_semi")
             todo = with_split.join(unchanged, on="doc_id", how="left_anti")
         gone = existing_docs.select("doc_id").join(with_split.select("doc_id"), on="doc_id", how="left_anti")
-        new_chunks = (
-            todo.transform(
-                explode_chunks(
-                    encoding=g.chunking.encoding, chunk_size=g.chunking.chunk_size, chunk_overlap=g.chunking.chunk_overlap,
-                    carry=("source_path", "split"),
-                )
-            )
-            .withColumn("gold_run_id", F.lit(run_id))
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        cached.append(new_chunks)
+        new_chunks = ctx.cache(SPECS[CHUNKS].build({"gold.splits": todo}, cfg, ctx))
         outcome = check_rules(new_chunks, cfg.rules.get(CHUNKS, ()), table=CHUNKS, id_column="chunk_id")
         n_dropped = sum(n for name, n in outcome.violations.items() if outcome.severities[name] == "drop")
         if n_dropped:
             create_table_if_missing(spark, paths[QUARANTINE], QUARANTINE_GOLD, metadata={**meta, "table": QUARANTINE})
-            q_rows = outcome.dropped.withColumn("processed_ts", F.current_timestamp())
+            q_rows = SPECS[CHUNKS].to_quarantine(outcome.dropped, ctx)  # type: ignore[misc]
             v = merge_rows(
                 spark, paths[QUARANTINE], upserts=q_rows, deletes=None, keys=("chunk_id",),
                 columns=QUARANTINE_GOLD.fieldNames(), metadata={**meta, "table": QUARANTINE},
@@ -228,13 +215,7 @@ def _build(
         packed = dropped = 0
         if rebuild:
             s = g.sequences
-            packed_all = (
-                with_split.select("doc_id", "split", "text")
-                .transform(with_tokens(encoding=s.encoding, append_eos=s.append_eos))
-                .transform(pack_sequences(seq_len=s.seq_len, seed=g.splits.seed))
-                .persist(StorageLevel.MEMORY_AND_DISK)
-            )
-            cached.append(packed_all)
+            packed_all = views["gold.packed"] = SPECS["gold.packed"].build(views, cfg, ctx)
             stats = packed_all.groupBy((F.col("num_tokens") == s.seq_len).alias("full")).agg(
                 F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tokens")
             ).collect()
@@ -243,9 +224,9 @@ def _build(
                     packed = int(r["tokens"])
                 else:
                     dropped = int(r["tokens"])
-            full = packed_all.where(F.col("num_tokens") == s.seq_len).withColumn("gold_run_id", F.lit(run_id))
+            full = SPECS[SEQUENCES].build(views, cfg, ctx)
             with commit_metadata(spark, {**seq_meta, "operation": "pack"}):
-                full.select(*TRAINING_SEQUENCES.fieldNames()).write.format("delta").mode("overwrite").save(paths[SEQUENCES])
+                full.write.format("delta").mode("overwrite").save(paths[SEQUENCES])
             versions[SEQUENCES] = latest_version(spark, paths[SEQUENCES])
             seq_counts = {
                 r["split"]: int(r["n"]) for r in full.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()
@@ -254,8 +235,7 @@ def _build(
             log.info("gold %s: packed %s sequences of %d tokens; %d tail tokens dropped", run_id, seq_counts, s.seq_len, dropped)
 
     finally:
-        for df in cached:
-            df.unpersist()
+        ctx.release()
 
     result = GoldResult(
         run_id=run_id,

@@ -29,18 +29,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.config import Config, DedupConfig
-from lakeprep.dedup._kernels import lsh_params
-from lakeprep.dedup.minhash import (
-    candidate_pairs,
-    connected_components,
-    verify_pairs,
-    verify_pairs_exact,
-    with_minhash,
-)
+from lakeprep.dedup.minhash import with_minhash
 from lakeprep.errors import LakeprepError
 from lakeprep.io.delta import (
     commit_metadata,
@@ -54,9 +47,10 @@ from lakeprep.io.delta import (
 from lakeprep.logs import run_context
 from lakeprep.quality.rules import check_rules
 from lakeprep.pipeline._summary import reason_counts as reason_counts_of
-from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUALITY_SIGNAL_FIELDS, QUARANTINE_SILVER, SILVER_DOCUMENTS
-from lakeprep.pii.mask import mask_pii, pseudonym_key
-from lakeprep.text.transforms import normalize_texts, score_documents
+from lakeprep.pipeline.layers import SPECS, lsh_shape, survivors
+from lakeprep.pipeline.spec import BuildContext
+from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUARANTINE_SILVER, SILVER_DOCUMENTS
+from lakeprep.pii.mask import pseudonym_key
 
 __all__ = ["IndexParamsError", "SilverResult", "build_silver", "index_params"]
 
@@ -68,7 +62,6 @@ QUARANTINE = "quarantine.silver"
 CLUSTERS = "silver.dedup_clusters"
 INDEX = "silver.minhash_index"
 _PARAMS_PROPERTY = "lakeprep.minhash.params"
-_SIGNALS = [f.name for f in QUALITY_SIGNAL_FIELDS]
 
 
 class IndexParamsError(LakeprepError):
@@ -125,7 +118,7 @@ class SilverResult:
 
 def index_params(cfg: DedupConfig, normalize: Mapping[str, object]) -> dict[str, object]:
     """Everything a stored signature depends on: mixing signatures made with other values is wrong."""
-    bands, rows = lsh_params(cfg.threshold, cfg.num_perm, cfg.false_positive_weight, cfg.false_negative_weight)
+    bands, rows = lsh_shape(cfg)
     return {
         "num_perm": cfg.num_perm,
         "seed": cfg.seed,
@@ -151,9 +144,8 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
     paths = {name: cfg.storage.table_path(name) for name in (BRONZE, DOCUMENTS, QUARANTINE, CLUSTERS, INDEX)}
     meta = {"run_id": run_id, "layer": "silver", "config": cfg.fingerprint()}
     params = index_params(dd, asdict(cfg.silver.normalize))
-    bands, rows = int(params["bands"]), int(params["rows"])  # type: ignore[call-overload]
 
-    pii_key = pseudonym_key(cfg.silver.pii)  # fails before any work if pseudonyms are asked for without a key
+    pseudonym_key(cfg.silver.pii)  # fails before any work if pseudonyms are asked for without a key
     if bronze_version is None:
         bronze_version = latest_version(spark, paths[BRONZE])
     bronze = read_table(spark, paths[BRONZE], version=bronze_version, name=BRONZE)
@@ -187,68 +179,35 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         gone.unpersist()
         return SilverResult(run_id, bronze_version, 0, 0, 0, 0, 0, 0, seconds=time.monotonic() - t0)
 
-    run_ts = F.lit(started_at).cast("timestamp")
-    cached: list[DataFrame] = [new, gone]
+    current = docs.join(gone, on="doc_id", how="left_anti")
+    index = read_table(spark, paths[INDEX], name=INDEX).join(current.select("doc_id"), on="doc_id", how="left_semi")
+    ctx = BuildContext(run_id=run_id, started_at=started_at, prior={DOCUMENTS: current, INDEX: index})
     try:
-        normalized = (
-            new.select("doc_id", "source_path", "record_index", "record_id", "format", "text", "attributes", "ingest_ts", "ingest_run_id")
-            .transform(normalize_texts(options=cfg.silver.normalize))
-            .transform(mask_pii(cfg=cfg.silver.pii, key=pii_key))
-            .transform(score_documents(thresholds=cfg.silver.quality))
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        cached.append(normalized)
-        passed = normalized.where(F.size("quality_reasons") == 0)
-        rejected = normalized.where(F.size("quality_reasons") > 0)
-
-        # -- exact duplicates ---------------------------------------------------------------------------
-        current = docs.join(gone, on="doc_id", how="left_anti")
-        exact_rows = _exact_duplicates(passed, current, enabled=dd.exact, run_id=run_id)
-        # local checkpoints cut the lineage: later frames reference these several times, and without a cut
-        # the analysed plans grow multiplicatively (gigabytes of plan nodes on a second incremental run)
-        exact_rows = exact_rows.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
-        exact_removed = exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
-        remove = dd.action == "remove"  # mark: keep every document, only record the clusters
-        survivors = passed.join(exact_removed, on="doc_id", how="left_anti") if remove else passed
-
-        # -- near duplicates ------------------------------------------------------------------------------
-        index = read_table(spark, paths[INDEX], name=INDEX).join(current.select("doc_id"), on="doc_id", how="left_semi")
-        sigs = survivors.transform(
-            with_minhash(num_perm=dd.num_perm, seed=dd.seed, shingle_size=dd.shingle_size, bands=bands, rows=rows)
-        ).persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(sigs)
-        if dd.near:
-            near_rows = _near_duplicates(survivors, sigs, index, current, dd=dd, run_id=run_id).localCheckpoint(
-                eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK
-            )
-        else:
-            near_rows = _no_clusters(spark)
-        cached.append(near_rows)
-        near_removed = near_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
-        if not remove:  # mark mode also has rows for existing documents: count new ones only
-            near_removed = near_removed.join(survivors.select("doc_id"), on="doc_id", how="left_semi")
-        kept = (survivors.join(near_removed, on="doc_id", how="left_anti") if remove else survivors).localCheckpoint(
-            eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK
-        )
+        # the table definitions (lakeprep.pipeline.layers) over this run's new documents
+        views: dict[str, DataFrame] = {BRONZE: new}
+        for name in ("silver.scored", "silver.exact_clusters", "silver.signatures", "silver.near_clusters"):
+            views[name] = SPECS[name].build(views, cfg, ctx)
+        kept = SPECS[DOCUMENTS].build(views, cfg, ctx)
+        q_rows = SPECS[QUARANTINE].build(views, cfg, ctx)
 
         # -- row rules on the documents about to be written (drop -> quarantine, fail -> stop) --------------
         outcome = check_rules(kept, cfg.rules.get(DOCUMENTS, ()), table=DOCUMENTS, id_column="doc_id")
         if any(n for name, n in outcome.violations.items() if outcome.severities[name] == "drop"):
-            kept = outcome.kept.persist(StorageLevel.MEMORY_AND_DISK)
-            cached.append(kept)
-            rejected = rejected.unionByName(
-                outcome.dropped.drop("quality_reasons").withColumnRenamed("reject_reasons", "quality_reasons"),
-                allowMissingColumns=True,
-            )
+            kept = ctx.cache(outcome.kept)
+            q_rows = q_rows.unionByName(SPECS[DOCUMENTS].to_quarantine(outcome.dropped, ctx))  # type: ignore[misc]
 
         # -- counts for the summary (small aggregates only) --------------------------------------------
-        n_rejected = rejected.count()
-        reason_counts = reason_counts_of(rejected, "quality_reasons")
+        exact_rows, near_rows = views["silver.exact_clusters"], views["silver.near_clusters"]
+        n_rejected = q_rows.count()
+        reason_counts = reason_counts_of(q_rows, "reject_reasons")
         pii_counts = {
             r["type"]: int(r["n"])
-            for r in normalized.select(F.explode("pii_counts").alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n")).collect()
+            for r in views["silver.scored"].select(F.explode("pii_counts").alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n")).collect()
         }
-        n_exact = exact_removed.count()
+        n_exact = exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).count()
+        near_removed = near_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
+        if dd.action != "remove":  # mark mode also has rows for existing documents: count new ones only
+            near_removed = near_removed.join(survivors(views, cfg).select("doc_id"), on="doc_id", how="left_semi")
         n_near = near_removed.count()
         n_kept = kept.count()
         sizes = {
@@ -258,45 +217,33 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
 
         # -- writes: index, clusters, quarantine, then documents (see module docstring) ----------------
         versions: dict[str, int] = {}
-        index_rows = sigs.join(kept.select("doc_id"), on="doc_id", how="left_semi").select(
-            "doc_id", "signature", "bands", F.lit(run_id).alias("silver_run_id")
-        )
+        index_rows = SPECS[INDEX].build({**views, DOCUMENTS: kept}, cfg, ctx)
         v = merge_rows(
-            spark, paths[INDEX], upserts=index_rows, deletes=gone, keys=("doc_id",),
+            spark, paths[INDEX], upserts=index_rows, deletes=gone, keys=SPECS[INDEX].keys,
             columns=MINHASH_INDEX.fieldNames(), metadata={**meta, "table": INDEX},
         )
         if v is not None:
             versions[INDEX] = v
-        cluster_rows = exact_rows.unionByName(near_rows)
         v = merge_rows(
-            spark, paths[CLUSTERS], upserts=cluster_rows, deletes=None, keys=("doc_id", "method"),
+            spark, paths[CLUSTERS], upserts=SPECS[CLUSTERS].build(views, cfg, ctx), deletes=None, keys=SPECS[CLUSTERS].keys,
             columns=DEDUP_CLUSTERS.fieldNames(), metadata={**meta, "table": CLUSTERS},
         )
         if v is not None:
             versions[CLUSTERS] = v
         if n_rejected:
-            q_rows = rejected.select(
-                "doc_id",
-                "source_path",
-                F.col("quality_reasons").alias("reject_reasons"),
-                *_SIGNALS,
-                "pii_counts",
-                F.lit(run_id).alias("silver_run_id"),
-                run_ts.alias("processed_ts"),
-            )
             with commit_metadata(spark, {**meta, "table": QUARANTINE}):
                 q_rows.write.format("delta").mode("append").save(paths[QUARANTINE])
             versions[QUARANTINE] = latest_version(spark, paths[QUARANTINE])
-        doc_rows = kept.select(*[F.lit(run_id).alias(c) if c == "silver_run_id" else F.col(c) for c in SILVER_DOCUMENTS.fieldNames()])
         v = merge_rows(
-            spark, paths[DOCUMENTS], upserts=doc_rows, deletes=gone, keys=("doc_id",),
-            columns=SILVER_DOCUMENTS.fieldNames(), metadata={**meta, "table": DOCUMENTS},
+            spark, paths[DOCUMENTS], upserts=kept.select(*SILVER_DOCUMENTS.fieldNames()), deletes=gone,
+            keys=SPECS[DOCUMENTS].keys, columns=SILVER_DOCUMENTS.fieldNames(), metadata={**meta, "table": DOCUMENTS},
         )
         if v is not None:
             versions[DOCUMENTS] = v
     finally:
-        for df in cached:
-            df.unpersist()
+        ctx.release()
+        new.unpersist()
+        gone.unpersist()
 
     result = SilverResult(
         run_id=run_id,
@@ -320,96 +267,6 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         run_id, n_kept, n_rejected, n_exact, n_near, result.seconds,
     )
     return result
-
-
-def _no_clusters(spark: SparkSession) -> DataFrame:
-    """An empty frame of cluster rows (dedup disabled, or no pair found)."""
-    return spark.createDataFrame([], DEDUP_CLUSTERS)
-
-
-def _exact_duplicates(passed: DataFrame, current: DataFrame, *, enabled: bool, run_id: str) -> DataFrame:
-    """Cluster rows for documents sharing a content hash (with each other or with silver)."""
-    if not enabled:
-        return _no_clusters(passed.sparkSession)
-    existing = current.select("content_hash", "doc_id", F.lit(0).alias("_rank_existing"), "ingest_ts")
-    candidates = passed.select("content_hash", "doc_id", F.lit(1).alias("_rank_existing"), "ingest_ts")
-    pool = existing.unionByName(candidates)
-    # only hashes that a new document has and that occur more than once
-    dup_hashes = pool.join(candidates.select("content_hash").distinct(), on="content_hash", how="left_semi").groupBy(
-        "content_hash"
-    ).agg(F.count(F.lit(1)).alias("n")).where(F.col("n") > 1).select("content_hash")
-    members = pool.join(dup_hashes, on="content_hash", how="left_semi")
-    order = Window.partitionBy("content_hash").orderBy("_rank_existing", "ingest_ts", "doc_id")
-    ranked = members.withColumn("kept_doc_id", F.first("doc_id").over(order))
-    rows = ranked.where(F.col("_rank_existing") == 1).select(
-        "doc_id",
-        F.concat(F.lit("exact:"), F.col("content_hash")).alias("cluster_id"),
-        "kept_doc_id",
-        F.lit("exact").alias("method"),
-        F.lit(1.0).alias("similarity"),
-        F.lit(run_id).alias("silver_run_id"),
-    )
-    return rows
-
-
-def _near_duplicates(
-    survivors: DataFrame,
-    sigs: DataFrame,
-    index: DataFrame,
-    current: DataFrame,
-    *,
-    dd: DedupConfig,
-    run_id: str,
-) -> DataFrame:
-    """Cluster rows for new documents in near-duplicate components (kept doc included).
-
-    With ``dd.action == "mark"`` the documents already in silver that a component links get a row too
-    (pointing at the component's kept document), so components bridged by a new document stay one group
-    for the gold splits.
-    """
-    pairs = candidate_pairs(sigs, index)
-    if dd.verify == "exact":
-        texts = survivors.select("doc_id", "text").unionByName(current.select("doc_id", "text"))
-        edges = verify_pairs_exact(pairs, texts, threshold=dd.threshold, shingle_size=dd.shingle_size)
-    else:
-        all_sigs = sigs.select("doc_id", "signature").unionByName(index.select("doc_id", "signature"))
-        edges = verify_pairs(pairs, all_sigs, threshold=dd.threshold if dd.verify == "estimated" else None)
-    edges = edges.persist()
-    if edges.isEmpty():
-        edges.unpersist()
-        return _no_clusters(survivors.sparkSession)
-    try:
-        components = connected_components(edges.select("doc_a", "doc_b"), max_iterations=dd.max_cc_iterations)
-        info = survivors.select("doc_id", "ingest_ts", F.lit(1).alias("_rank_existing")).unionByName(
-            current.select("doc_id", "ingest_ts", F.lit(0).alias("_rank_existing"))
-        )
-        members = components.join(info, on="doc_id")
-        order = Window.partitionBy("component").orderBy("_rank_existing", "ingest_ts", "doc_id")
-        ranked = members.withColumn("kept_doc_id", F.first("doc_id").over(order))
-        # similarity of each member: its best verified edge
-        best = (
-            edges.select(F.col("doc_a").alias("doc_id"), "similarity")
-            .unionByName(edges.select(F.col("doc_b").alias("doc_id"), "similarity"))
-            .groupBy("doc_id")
-            .agg(F.max("similarity").alias("similarity"))
-        )
-        members_out = ranked if dd.action == "mark" else ranked.where(F.col("_rank_existing") == 1)
-        rows = (
-            members_out.join(best, on="doc_id", how="left")
-            .select(
-                "doc_id",
-                F.concat(F.lit("near:"), F.col("component")).alias("cluster_id"),
-                "kept_doc_id",
-                F.lit("near").alias("method"),
-                F.coalesce("similarity", F.lit(1.0)).alias("similarity"),
-                F.lit(run_id).alias("silver_run_id"),
-            )
-            .persist()
-        )
-        rows.count()  # materialize before the inputs are released
-    finally:
-        edges.unpersist()
-    return rows
 
 
 def _check_index_params(

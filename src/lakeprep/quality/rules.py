@@ -18,8 +18,9 @@ from pyspark.sql import functions as F
 
 from lakeprep.config import RuleConfig
 from lakeprep.errors import ConfigError, LakeprepError
+from lakeprep.schemas import without
 
-__all__ = ["RuleOutcome", "RuleViolationError", "check_rules", "with_rule_failures"]
+__all__ = ["RuleOutcome", "RuleViolationError", "check_rules", "fail_on_rules", "split_by_rules", "with_rule_failures"]
 
 FAILURES = "_rule_failures"
 
@@ -57,6 +58,43 @@ def with_rule_failures(rules: Sequence[RuleConfig]) -> Callable[[DataFrame], Dat
     return transform
 
 
+def split_by_rules(flagged: DataFrame, rules: Sequence[RuleConfig]) -> tuple[DataFrame, DataFrame]:
+    """``(kept, dropped)`` of a frame from :func:`with_rule_failures` by its ``drop`` rules (no Spark job).
+
+    ``dropped`` has ``reject_reasons`` = ``["rule:<name>", ...]``; both lose the helper column.
+    """
+    drop = [r.name for r in rules if r.severity == "drop"]
+    dropped_names = F.filter(F.col(FAILURES), lambda x: x.isin(*drop)) if drop else F.array().cast("array<string>")
+    marked = flagged.withColumn("_dropped_by", dropped_names)
+    kept = without(marked.where(F.size("_dropped_by") == 0), FAILURES, "_dropped_by")
+    dropped = without(
+        marked.where(F.size("_dropped_by") > 0).withColumn(
+            "reject_reasons", F.transform("_dropped_by", lambda x: F.concat(F.lit("rule:"), x))
+        ),
+        FAILURES,
+        "_dropped_by",
+    )
+    return kept, dropped
+
+
+def fail_on_rules(rules: Sequence[RuleConfig], *, table: str) -> Callable[[DataFrame], DataFrame]:
+    """Make the query itself fail on a row violating a ``fail`` rule (``expect_or_fail`` without DLT).
+
+    For declarative runners, which may not run a counting job while a table is defined: the error is
+    raised by the first task that meets such a row and names the rule and the table.
+    """
+    fails = [r for r in rules if r.severity == "fail"]
+
+    def transform(df: DataFrame) -> DataFrame:
+        out = df
+        for r in fails:
+            message = f"rule {r.name!r} on {table} (severity fail, `{r.expr}`) is violated"
+            out = out.where(F.when(_passes(r), F.lit(True)).otherwise(F.raise_error(F.lit(message)).cast("boolean")))
+        return out
+
+    return transform
+
+
 def check_rules(df: DataFrame, rules: Sequence[RuleConfig], *, table: str, id_column: str) -> RuleOutcome:
     """Evaluate ``rules`` on ``df``: raise on ``fail`` violations, count every rule, split off ``drop`` rows.
 
@@ -84,11 +122,5 @@ def check_rules(df: DataFrame, rules: Sequence[RuleConfig], *, table: str, id_co
                 f"rule {r.name!r} on {table} (severity fail, `{r.expr}`) is violated by {violations[r.name]} row(s), "
                 f"e.g. {id_column} {ids}. Fix the data or the rule; nothing of this layer was written."
             )
-    drop = [r.name for r in rules if r.severity == "drop"]
-    dropped_names = F.filter(F.col(FAILURES), lambda x: x.isin(*drop)) if drop else F.array().cast("array<string>")
-    flagged = flagged.withColumn("_dropped_by", dropped_names)
-    kept = flagged.where(F.size("_dropped_by") == 0).drop(FAILURES, "_dropped_by")
-    dropped = flagged.where(F.size("_dropped_by") > 0).withColumn(
-        "reject_reasons", F.transform("_dropped_by", lambda x: F.concat(F.lit("rule:"), x))
-    ).drop(FAILURES, "_dropped_by")
+    kept, dropped = split_by_rules(flagged, rules)
     return RuleOutcome(kept=kept, dropped=dropped, violations=violations, severities={r.name: r.severity for r in rules})

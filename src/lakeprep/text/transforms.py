@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
-from lakeprep.schemas import QUALITY_SIGNAL_FIELDS
+from lakeprep.schemas import QUALITY_SIGNAL_FIELDS, without
 from lakeprep.text.normalize import NormalizeOptions, normalize_document
 from lakeprep.text.quality import QualityThresholds, quality_reasons, quality_signals
 
@@ -35,7 +35,7 @@ _SCORE = StructType(
 def normalize_texts(*, options: NormalizeOptions) -> Callable[[DataFrame], DataFrame]:
     """``text`` (of format ``format``) -> normalized text; HTML becomes Markdown-like text."""
 
-    @F.pandas_udf("string")  # type: ignore[call-overload]
+    @F.pandas_udf(StringType())  # type: ignore[call-overload]  # a type object: DDL strings are parsed by the server
     def _normalize(texts: pd.Series, formats: pd.Series) -> pd.Series:
         return pd.Series([normalize_document(t, f, options) for t, f in zip(texts, formats)])
 
@@ -64,8 +64,8 @@ def score_documents(*, thresholds: QualityThresholds) -> Callable[[DataFrame], D
         return pd.DataFrame(rows, columns=names)
 
     def transform(df: DataFrame) -> DataFrame:
-        return df.withColumn("_score", _score(F.col("text"))).select(
-            *[c for c in df.columns if c not in names], *[F.col(f"_score.{n}").alias(n) for n in names]
-        )
+        # withColumns, not df.columns: declarative pipelines forbid analysing a frame while defining it
+        scored = df.withColumn("_score", _score(F.col("text")))
+        return without(scored.withColumns({n: F.col(f"_score.{n}") for n in names}), "_score")
 
     return transform

@@ -11,23 +11,31 @@ by ``num_tokens < seq_len``, so the caller can count it before filtering.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType
 
+from lakeprep.schemas import conform, schema_of
 from lakeprep.tokenize._kernels import segments, tokenize_documents
 from lakeprep.tokenizers import get_encoding
 
 __all__ = ["order_key", "pack_sequences", "with_tokens"]
 
+_OFFSETS = schema_of({"split": StringType(), "doc_id": StringType(), "offset": LongType(), "tokens": ArrayType(IntegerType())})
+_PIECES = schema_of(
+    {"split": StringType(), "seq_index": LongType(), "pos": IntegerType(), "tokens": ArrayType(IntegerType()), "doc_id": StringType()}
+)
 _BUCKET_CHARS = 3  # 4096 order buckets per split
 
 
-def with_tokens(*, encoding: str, append_eos: bool) -> Callable[[DataFrame], DataFrame]:
-    """``(doc_id, text, *other)`` -> ``(doc_id, *other, tokens array<int>, n_tokens int)`` (text dropped)."""
+def with_tokens(
+    *, encoding: str, append_eos: bool, carry: Sequence[str] = ("split",)
+) -> Callable[[DataFrame], DataFrame]:
+    """``(doc_id, text, *carry)`` -> ``(doc_id, *carry, tokens array<int>, n_tokens int)``; carried columns are strings."""
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         enc = get_encoding(encoding)
@@ -39,9 +47,12 @@ def with_tokens(*, encoding: str, append_eos: bool) -> Callable[[DataFrame], Dat
             yield out
 
     def transform(df: DataFrame) -> DataFrame:
-        others = [f for f in df.schema.fields if f.name != "text"]
-        schema = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in others)
-        return df.mapInPandas(run, schema=f"{schema}, tokens array<int>, n_tokens int")
+        # the schema is spelled out, not read from df: declarative pipelines forbid analysis while defining
+        out = schema_of(
+            {"doc_id": StringType(), **{c: StringType() for c in carry}, "tokens": ArrayType(IntegerType()), "n_tokens": IntegerType()}
+        )
+        source = schema_of({"doc_id": StringType(), "text": StringType(), **{c: StringType() for c in carry}})
+        return conform(df, source).mapInPandas(run, schema=out)
 
     return transform
 
@@ -79,9 +90,7 @@ def pack_sequences(*, seq_len: int, seed: int) -> Callable[[DataFrame], DataFram
             .withColumn("offset", F.col("_bucket_off") + F.coalesce(F.sum("n_tokens").over(inside), F.lit(0)))
             .select("split", "doc_id", "offset", "tokens")
         )
-        pieces = with_off.mapInPandas(
-            cut, schema="split string, seq_index bigint, pos int, tokens array<int>, doc_id string"
-        )
+        pieces = conform(with_off, _OFFSETS).mapInPandas(cut, schema=_PIECES)
         return (
             pieces.groupBy("split", "seq_index")
             .agg(F.sort_array(F.collect_list(F.struct("pos", "tokens", "doc_id"))).alias("_parts"))
