@@ -15,7 +15,7 @@ export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
 
-.PHONY: setup run test test-fast bench clean distclean
+.PHONY: setup run sdp test test-fast bench clean distclean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ run: $(STAMP)
 	  $$($(BIN)/python -m lakeprep.session --conf-args) \
 	  --driver-memory $(DRIVER_MEMORY) --conf spark.ui.showConsoleProgress=false --conf spark.log.level=WARN \
 	  pipelines/build_corpus.py --config $(CONFIG)
+
+# the same tables from the declarative modules, with the real spark-pipelines CLI (tables in lake/_sdp/warehouse)
+sdp: $(STAMP)
+	$(BIN)/lakeprep pipelines run --spec pipelines/declarative/spark-pipeline.yml --warehouse lake/_sdp/warehouse
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

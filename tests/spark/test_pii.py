@@ -25,14 +25,14 @@ def test_mask_pii_placeholders_counts_and_passthrough(spark: SparkSession) -> No
         "doc_id string, text string, n int",
     )
     out = df.transform(mask_pii(cfg=PiiConfig(), key=None))
-    assert out.columns == ["doc_id", "n", "text", "pii_counts"]
+    assert out.columns == ["doc_id", "text", "n", "pii_counts"]  # text masked in place, counts appended
     comparable = out.withColumn("pii_counts", F.array_sort(F.map_entries("pii_counts")))  # maps cannot be sorted
     expected = spark.createDataFrame(
         [
-            ("d1", 7, "mail <EMAIL> or <EMAIL>, card <CREDIT_CARD>", [("CREDIT_CARD", 1), ("EMAIL", 2)]),
-            ("d2", 8, "nothing here", []),
+            ("d1", "mail <EMAIL> or <EMAIL>, card <CREDIT_CARD>", 7, [("CREDIT_CARD", 1), ("EMAIL", 2)]),
+            ("d2", "nothing here", 8, []),
         ],
-        "doc_id string, n int, text string, pii_counts array<struct<key:string,value:int>>",
+        "doc_id string, text string, n int, pii_counts array<struct<key:string,value:int>>",
     )
     assert_df_equality(comparable, expected, ignore_row_order=True, ignore_nullable=True)
 

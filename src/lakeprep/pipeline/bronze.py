@@ -189,12 +189,13 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
         rule_violations=rule_violations,
     )
     log.info(
-        "bronze %s: %d files ingested (%d documents), %d quarantined, %.1fs",
+        "bronze %s: %d files ingested (%d documents), %d quarantined, %.1fs (%.1f files/s)",
         run_id,
         result.files_ingested,
         result.documents_ingested,
         result.files_quarantined,
         result.seconds,
+        len(pending_rows) / max(result.seconds, 1e-9),
     )
     return result
 

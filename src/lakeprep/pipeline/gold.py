@@ -45,7 +45,7 @@ from lakeprep.io.delta import (
     table_exists,
     table_properties,
 )
-from lakeprep.logs import run_context
+from lakeprep.logs import Progress, run_context
 from lakeprep.pipeline.layers import SPECS
 from lakeprep.pipeline.spec import BuildContext
 from lakeprep.quality.rules import check_rules
@@ -155,6 +155,7 @@ def _build(
     }
     with_split = views["gold.splits"] = SPECS["gold.splits"].build(views, cfg, ctx)
     versions: dict[str, int] = {}
+    progress = Progress(log, f"gold {run_id}")
     try:
         split_docs = {r["split"]: int(r["n"]) for r in with_split.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()}
         n_docs = sum(split_docs.values())
@@ -206,6 +207,7 @@ def _build(
         if v is not None:
             versions[CHUNKS] = v
         chunks_total = read_table(spark, paths[CHUNKS], name=CHUNKS).count()
+        progress.step(f"chunks merged (+{inserted} -{deleted} ~{updated})", chunks_total, "chunks")
 
         # -- training sequences: rebuilt when inputs or parameters changed -----------------------------------
         seq_meta = {**meta, "table": SEQUENCES, "params": _sequence_params(cfg)}
@@ -233,6 +235,7 @@ def _build(
             }
             seq_counts = {k: seq_counts.get(k, 0) for k in SPLITS}
             log.info("gold %s: packed %s sequences of %d tokens; %d tail tokens dropped", run_id, seq_counts, s.seq_len, dropped)
+            progress.step("sequences packed and written", packed + dropped, "tokens")
 
     finally:
         ctx.release()

@@ -37,15 +37,11 @@ from lakeprep.pii.mask import mask_pii, pseudonym_key
 from lakeprep.pipeline.spec import BuildContext, TableSpec
 from lakeprep.schemas import (
     BRONZE_DOCUMENTS,
-    DEDUP_CLUSTERS,
-    GOLD_CHUNKS,
-    MINHASH_INDEX,
     PARSED_FILE,
     QUALITY_SIGNAL_FIELDS,
     QUARANTINE_BRONZE,
     QUARANTINE_GOLD,
-    QUARANTINE_SILVER,
-    SILVER_DOCUMENTS,
+    TABLES,
     TRAINING_SEQUENCES,
 )
 from lakeprep.splits import assign_splits, split_groups
@@ -68,17 +64,8 @@ DECLARATIVE_CC_ROUNDS = 8
 """Label-propagation rounds of the action-free connected components in declarative pipelines: enough for
 any cluster of diameter <= 8; a larger one fails the table (``converged`` check) instead of being split."""
 
-STORED_SCHEMAS = {
-    "bronze.documents": BRONZE_DOCUMENTS,
-    "quarantine.bronze": QUARANTINE_BRONZE,
-    "silver.documents": SILVER_DOCUMENTS,
-    "quarantine.silver": QUARANTINE_SILVER,
-    "silver.dedup_clusters": DEDUP_CLUSTERS,
-    "silver.minhash_index": MINHASH_INDEX,
-    "gold.chunks": GOLD_CHUNKS,
-    "gold.training_sequences": TRAINING_SEQUENCES,
-    "quarantine.gold": QUARANTINE_GOLD,
-}
+STORED_SCHEMAS = {name: schema for name, schema in TABLES.items() if not name.startswith("_lakeprep.")}
+"""The schema of every table the specs store (lakeprep's own bookkeeping tables excluded)."""
 _SIGNALS = [f.name for f in QUALITY_SIGNAL_FIELDS]
 
 

@@ -44,7 +44,7 @@ from lakeprep.io.delta import (
     read_table,
     table_properties,
 )
-from lakeprep.logs import run_context
+from lakeprep.logs import Progress, run_context
 from lakeprep.quality.rules import check_rules
 from lakeprep.pipeline._summary import reason_counts as reason_counts_of
 from lakeprep.pipeline.layers import SPECS, lsh_shape, survivors
@@ -182,11 +182,13 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
     current = docs.join(gone, on="doc_id", how="left_anti")
     index = read_table(spark, paths[INDEX], name=INDEX).join(current.select("doc_id"), on="doc_id", how="left_semi")
     ctx = BuildContext(run_id=run_id, started_at=started_at, prior={DOCUMENTS: current, INDEX: index})
+    progress = Progress(log, f"silver {run_id}")
     try:
         # the table definitions (lakeprep.pipeline.layers) over this run's new documents
         views: dict[str, DataFrame] = {BRONZE: new}
         for name in ("silver.scored", "silver.exact_clusters", "silver.signatures", "silver.near_clusters"):
             views[name] = SPECS[name].build(views, cfg, ctx)
+            progress.step(f"{name} built", n_new, "docs")
         kept = SPECS[DOCUMENTS].build(views, cfg, ctx)
         q_rows = SPECS[QUARANTINE].build(views, cfg, ctx)
 
@@ -215,6 +217,8 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
             for r in near_rows.groupBy("cluster_id").agg(F.count(F.lit(1)).alias("size")).groupBy("size").agg(F.count(F.lit(1)).alias("n")).collect()
         }
 
+        progress.step("counted", n_new, "docs")
+
         # -- writes: index, clusters, quarantine, then documents (see module docstring) ----------------
         versions: dict[str, int] = {}
         index_rows = SPECS[INDEX].build({**views, DOCUMENTS: kept}, cfg, ctx)
@@ -240,6 +244,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         )
         if v is not None:
             versions[DOCUMENTS] = v
+        progress.step("written (index, clusters, quarantine, documents)", n_kept, "docs")
     finally:
         ctx.release()
         new.unpersist()
@@ -263,8 +268,8 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         rule_violations=outcome.violations,
     )
     log.info(
-        "silver %s: %d kept, %d quality rejects, %d exact and %d near duplicates, %.1fs",
-        run_id, n_kept, n_rejected, n_exact, n_near, result.seconds,
+        "silver %s: %d kept, %d quality rejects, %d exact and %d near duplicates, %.1fs (%.0f docs/s)",
+        run_id, n_kept, n_rejected, n_exact, n_near, result.seconds, n_new / max(result.seconds, 1e-9),
     )
     return result
 
