@@ -164,6 +164,9 @@ def connected_components(edges: DataFrame, *, max_iterations: int = 50) -> DataF
     )
 
 
+_ROUNDS_PER_CUT = 3  # rounds nested in one plan between two cuts (Spark Connect caps a plan's depth)
+
+
 def connected_components_fixed(
     edges: DataFrame, *, rounds: int, cut: Callable[[DataFrame], DataFrame] = lambda df: df
 ) -> DataFrame:
@@ -175,7 +178,7 @@ def connected_components_fixed(
     previous labels once, so the plan grows linearly) and adds ``converged``: false for a node whose
     label would still change in one more round, i.e. its cluster's diameter exceeds ``rounds``. Callers
     turn that into a failing expectation instead of silently splitting a cluster. ``cut`` is applied to
-    the edges and to every round's labels (a declarative runner makes each a view, so no single plan
+    the edges and to the labels every few rounds (a declarative runner stores each, so no single plan
     nests ``rounds`` joins deep). Returns ``(doc_id, component, converged)``.
     """
     both = edges.select(F.col("doc_a").alias("src"), F.col("doc_b").alias("dst"))
@@ -190,9 +193,11 @@ def connected_components_fixed(
             .agg(F.min("component").alias("component"))
         )
 
-    labels = cut(both.groupBy(F.col("src").alias("doc_id")).agg(F.min("dst").alias("component")))
-    for _ in range(max(0, rounds - 1)):
-        labels = cut(step(labels))
+    labels = both.groupBy(F.col("src").alias("doc_id")).agg(F.min("dst").alias("component"))
+    for i in range(1, rounds):
+        labels = step(labels)
+        if i % _ROUNDS_PER_CUT == 0 and i < rounds - 1:
+            labels = cut(labels)
     once_more = step(labels).select("doc_id", F.col("component").alias("_next"))
     return labels.join(once_more, on="doc_id").select(
         "doc_id", "component", (F.col("component") == F.col("_next")).alias("converged")

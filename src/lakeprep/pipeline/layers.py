@@ -379,12 +379,11 @@ def _gold_quarantine(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildCon
 def _gold_packed(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContext) -> DataFrame:
     """Every split's documents tokenized and packed, the incomplete tail sequence of each split included."""
     s = cfg.gold.sequences
-    return ctx.cache(
-        inputs["gold.splits"]
-        .select("doc_id", "split", "text")
-        .transform(with_tokens(encoding=s.encoding, append_eos=s.append_eos))
-        .transform(pack_sequences(seq_len=s.seq_len, seed=cfg.gold.splits.seed))
+    # cached: pack_sequences reads the tokens twice (bucket totals, then offsets), which would tokenize twice
+    tokens = ctx.cache(
+        inputs["gold.splits"].select("doc_id", "split", "text").transform(with_tokens(encoding=s.encoding, append_eos=s.append_eos))
     )
+    return ctx.cache(tokens.transform(pack_sequences(seq_len=s.seq_len, seed=cfg.gold.splits.seed)))
 
 
 def _gold_sequences(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContext) -> DataFrame:
