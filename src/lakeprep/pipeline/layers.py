@@ -154,7 +154,7 @@ def _silver_scored(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildConte
     """Normalize, mask PII, score quality (``quality_reasons`` empty = passed)."""
     s = cfg.silver
     return ctx.cache(
-        ctx.spread(inputs["bronze.documents"])
+        inputs["bronze.documents"]
         .select("doc_id", "source_path", "record_index", "record_id", "format", "text", "attributes", "ingest_ts", "ingest_run_id")
         .transform(normalize_texts(options=s.normalize))
         .transform(mask_pii(cfg=s.pii, key=pseudonym_key(s.pii)))
@@ -338,7 +338,7 @@ def _silver_index(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContex
 def _gold_splits(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContext) -> DataFrame:
     """Silver documents with ``group_id`` and ``split`` (a duplicate group never straddles splits)."""
     g, dd = cfg.gold, cfg.silver.dedup
-    docs = ctx.spread(inputs["silver.documents"].select("doc_id", "text", "source_path"))
+    docs = inputs["silver.documents"].select("doc_id", "text", "source_path")
     groups = None
     if dd.action == "mark":  # with duplicates removed, silver holds one member per cluster
         clusters = inputs["silver.dedup_clusters"]

@@ -59,17 +59,6 @@ class BuildContext:
         self._held.append(df)
         return df
 
-    def spread(self, df: DataFrame) -> DataFrame:
-        """Even out the partitions before Python-heavy stages (batch runs only).
-
-        A Delta table of a few large files reads as few 128 MB splits, e.g. 3 tasks for 366 MB, which
-        leaves cores idle in the last wave of the pandas UDFs; a round-robin repartition into
-        ``spark.sql.shuffle.partitions`` parts costs one local shuffle and keeps every core busy.
-        """
-        if not self.eager:
-            return df
-        return df.repartition(int(df.sparkSession.conf.get("spark.sql.shuffle.partitions") or "200"))
-
     def release(self) -> None:
         """Unpersist everything :meth:`cache` and :meth:`cut` kept."""
         while self._held:
