@@ -9,7 +9,7 @@ DLT / Lakeflow pipeline with those files as its source) then materializes every 
 once per update.
 
 Rules (``rules:`` in the config) on a table with a quarantine are applied on a ``<table>__checked`` view
-over the wide rows (``<table>__rows``), so they can use columns the stored table leaves out:
+over the wide rows (``<table>__rows``, stored), so they can use columns the stored table leaves out:
 
 * on DLT they become ``expect_all`` / ``expect_all_or_drop`` / ``expect_all_or_fail`` decorators;
 * on open-source SDP, which has no expectations, ``fail`` rules raise in the query and ``drop`` rules
@@ -82,7 +82,9 @@ def run_pipeline(
     env.setdefault("SPARK_DRIVER_MEMORY", "4g")  # the Connect server (driver) runs in the CLI's JVM
     command = [str(tool), *[x for k, v in conf.items() for x in ("--conf", f"{k}={v}")], command, "--spec", str(spec), *args]
     log.info("running %s", " ".join(command))
-    return subprocess.run(command, env=env, check=False).returncode
+    # run from the spec's folder: relative paths in it (storage, lakeprep.config) mean the same to the
+    # JVM as to the Python definitions, which spark-pipelines imports from there
+    return subprocess.run(command, env=env, cwd=spec.parent, check=False).returncode
 
 
 def dataset_name(table: str) -> str:
@@ -246,7 +248,7 @@ def _define(api: PipelineApi, spark: SparkSession, spec: TableSpec, cfg: Config,
     source: Callable[[], DataFrame] = built
     if rules:
         rows, checked = f"{name}__rows", f"{name}__checked"
-        api.view(rows, built)
+        api.intermediate(rows, built)  # stored: the table and the quarantine both read it
         defined.append(rows)
         if api.kind == "dlt":
             api.view(checked, lambda: spark.read.table(rows), rules=rules)
