@@ -38,6 +38,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import yaml
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -80,11 +81,30 @@ def run_pipeline(
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     env.setdefault("SPARK_DRIVER_MEMORY", "4g")  # the Connect server (driver) runs in the CLI's JVM
-    command = [str(tool), *[x for k, v in conf.items() for x in ("--conf", f"{k}={v}")], command, "--spec", str(spec), *args]
-    log.info("running %s", " ".join(command))
-    # run from the spec's folder: relative paths in it (storage, lakeprep.config) mean the same to the
-    # JVM as to the Python definitions, which spark-pipelines imports from there
-    return subprocess.run(command, env=env, cwd=spec.parent, check=False).returncode
+    resolved = _with_absolute_storage(spec)
+    try:
+        argv = [str(tool), *[x for k, v in conf.items() for x in ("--conf", f"{k}={v}")], command, "--spec", str(resolved), *args]
+        log.info("running %s", " ".join(argv))
+        # from the spec's folder, where spark-pipelines also imports the definitions: relative paths agree
+        return subprocess.run(argv, env=env, cwd=spec.parent, check=False).returncode
+    finally:
+        if resolved != spec:
+            resolved.unlink(missing_ok=True)
+
+
+def _with_absolute_storage(spec: Path) -> Path:
+    """The spec itself, or a sibling copy whose relative ``storage`` is made ``file://<spec folder>/...``.
+
+    spark-pipelines requires an absolute URI there; a spec in a repository cannot name one.
+    """
+    data = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
+    storage = str(data.get("storage", ""))
+    if not storage or "://" in storage:
+        return spec
+    data["storage"] = f"file://{(spec.parent / storage).resolve()}"  # an absolute path stays itself
+    copy = spec.with_name(f".{spec.stem}.resolved{spec.suffix}")
+    copy.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return copy
 
 
 def dataset_name(table: str) -> str:
