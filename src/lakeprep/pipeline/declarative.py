@@ -246,15 +246,11 @@ def _define_landing(api: PipelineApi, spark: SparkSession, cfg: Config) -> list[
     return [dataset_name(LANDING_PENDING), dataset_name(LANDING_FILES)]
 
 
-def _reader(spark: SparkSession, spec: TableSpec) -> Callable[[], dict[str, DataFrame]]:
-    return lambda: {name: spark.read.table(dataset_name(name)) for name in spec.inputs}
-
-
 def _define(api: PipelineApi, spark: SparkSession, spec: TableSpec, cfg: Config, ctx: BuildContext) -> list[str]:
     name = dataset_name(spec.name)
     # Built here, while the source file is imported, not inside the query function: a query function may
-    # not register anything, and ctx.cut registers views. The plan only names its inputs (no analysis).
-    frame = spec.build(_reader(spark, spec)(), cfg, ctx)
+    # not register anything, and ctx.cut registers intermediates. The plan only names its inputs (no analysis).
+    frame = spec.build({i: spark.read.table(dataset_name(i)) for i in spec.inputs}, cfg, ctx)
 
     def built() -> DataFrame:
         return frame
