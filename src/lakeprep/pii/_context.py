@@ -1,0 +1,121 @@
+"""Context rules that keep technical text intact: identifier glue, version/numbering words, table headers,
+and the words that must be near a number before it counts as a phone, card, SSN or network address."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "CARD_WORDS",
+    "NETWORK_WORDS",
+    "PHONE_WORDS",
+    "SSN_WORDS",
+    "column_header",
+    "glue_allows",
+    "glue_key",
+    "header_says",
+    "labelled",
+    "near",
+    "version_context",
+]
+
+_WORD = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_GLUE = frozenset("-_/=.:(#")
+_KEY_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-.")
+
+# words a key may contain for a glued value to still count (``phone=``, ``tel:``, ``ip=``, ``host=``, ``addr``)
+_ALLOWED_KEY_PARTS = re.compile(
+    r"(?:^|[_.-])(?:phone|tel|telephone|mobile|cell|fax|contact|ip|ipv4|ipv6|ipaddr|host|hostname|addr|address|"
+    r"server|remote|client|peer|gateway|dns|nameserver|inet|src|dst|source|dest|card|ssn|iban)(?:$|[_.-])"
+)
+
+PHONE_WORDS = re.compile(
+    r"\b(?:phone|ph|t[eé]l|telephone|t[eé]l[eé]phone|telefon|tel[eé]fono|telefone|telefono|call|called|calling|mobile|"
+    r"mobil|m[oó]vil|cell|cellulare|handy|gsm|portable|fax|contact|sms|whatsapp|dial|hotline|reach|puh|tlf|tfn|mob|"
+    r"rufnummer)\b"
+)
+CARD_WORDS = re.compile(
+    r"card|karte|carte|tarjeta|carta|kaart|kort|cart[aã]o|visa|mastercard|amex|\bcc\b|credit|debit|payment|\bpan\b|"
+    r"jcb|unionpay|maestro|discover|diners|\bmir\b"
+)
+SSN_WORDS = re.compile(r"\bssn\b|social security")
+NETWORK_WORDS = re.compile(
+    r"host|\bip\b|ipv4|addr|server|dns|gateway|subnet|listen|bind|ping|inet|cidr|netmask|route|proxy|nameserver|"
+    r"client|remote|peer|firewall|connect"
+)
+_VERSION_WORDS = re.compile(
+    r"(?:\bv|version|versions|release|released|build|rev|revision|section|sections|chapter|chapters|sect|ver|§|"
+    r"firmware|kernel|update|patch)\W{0,3}(?:[^\W\d]+\W{1,3})?$"
+)
+_HEADER_VERSION = re.compile(r"version|release|build|\brev")
+
+
+def glue_key(text: str, start: int) -> str | None:
+    """The identifier a value at ``start`` is glued to (``CVE-``, ``Chrome/``, ``APP_VERSION=``, ``to_hex(``), if any."""
+    if start < 2 or text[start - 1] not in _GLUE or text[start - 2] not in _WORD:
+        return None
+    i = start - 1
+    while i > 0 and text[i - 1] in _KEY_CHARS and start - i < 64:
+        i -= 1
+    return text[i : start - 1].lower()
+
+
+def glue_allows(key: str) -> bool:
+    """A key that says the value is PII (``phone=``, ``tel:``, ``ip=``, ``host=``, ``remote_addr=``)."""
+    return _ALLOWED_KEY_PARTS.search(key) is not None
+
+
+def near(pattern: re.Pattern[str], lowered: str, start: int, end: int, *, before: int = 40, after: int = 0) -> bool:
+    """``pattern`` occurs in the lowercased text within ``before`` characters before or ``after`` after the span."""
+    if pattern.search(lowered, max(0, start - before), start):
+        return True
+    return bool(after) and pattern.search(lowered, end, end + after) is not None
+
+
+def labelled(pattern: re.Pattern[str], lowered: str, start: int, *, gap: int = 48) -> bool:
+    """``pattern`` labels the value at ``start``: its last match on the same line ends at most ``gap``
+    characters earlier, with no digit in between (``Tel: 0290361962``, ``call me on 0290361962``)."""
+    last = None
+    line_start = lowered.rfind("\n", 0, start) + 1
+    for last in pattern.finditer(lowered, max(0, line_start, start - gap - 24), start):
+        pass
+    if last is None or start - last.end() > gap:
+        return False
+    return not any(c.isdigit() for c in lowered[last.end() : start])
+
+
+def column_header(text: str, start: int) -> str | None:
+    """The header cell of the table column holding ``start``: Markdown ``|`` tables, tab-separated rows, CSV."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    sep = "|" if "|" in line else "\t" if "\t" in line else "," if line.count(",") >= 2 else None
+    if sep is None:
+        return None
+    column = text.count(sep, line_start, start)
+    header = line
+    pos = line_start
+    while pos > 0:  # walk up while the lines above are rows of the same table
+        prev_start = text.rfind("\n", 0, pos - 1) + 1
+        prev = text[prev_start : pos - 1]
+        if sep not in prev or (sep == "," and prev.count(",") != line.count(",")):
+            break
+        header, pos = prev, prev_start
+    if header is line:
+        return None
+    cells = header.split(sep)
+    return cells[column].strip().lower() if column < len(cells) else None
+
+
+def version_context(text: str, lowered: str, start: int) -> bool:
+    """A version/release/section word shortly before ``start``, or a table column whose header names a version."""
+    if _VERSION_WORDS.search(lowered, max(0, start - 32, text.rfind("\n", 0, start) + 1), start):
+        return True
+    header = column_header(text, start)
+    return header is not None and _HEADER_VERSION.search(header) is not None
+
+
+def header_says(pattern: re.Pattern[str], text: str, start: int) -> bool:
+    """The table column holding ``start`` has a header matching ``pattern`` (``| phone |``, ``card_number,``)."""
+    header = column_header(text, start)
+    return header is not None and pattern.search(header) is not None
