@@ -24,7 +24,7 @@ from typing import Any, Union
 import yaml
 
 from lakeprep.errors import ConfigError
-from lakeprep.pii._kernels import PII_TYPES
+from lakeprep.pii._kernels import DEFAULT_IP_KEEP, DEFAULT_REGIONS, IP_KEEP_CLASSES, PII_TYPES
 from lakeprep.text.normalize import NormalizeOptions
 from lakeprep.text.quality import QualityThresholds
 
@@ -39,6 +39,7 @@ __all__ = [
     "MdsConfig",
     "SequencesConfig",
     "SplitsConfig",
+    "NerConfig",
     "PiiConfig",
     "SilverConfig",
     "JsonlConfig",
@@ -214,6 +215,26 @@ _PII_TYPES = PII_TYPES
 _PII_ACTIONS = ("mask", "pseudonymize", "keep")
 
 
+_NER_TYPES = ("PERSON", "LOCATION")
+
+
+@dataclass(frozen=True)
+class NerConfig:
+    """Names and places through Presidio + a spaCy model (extra ``lakeprep[ner]``); off by default."""
+
+    enabled: bool = False
+    model: str = "en_core_web_sm"  # a spaCy model installed as a Python package (nothing is downloaded)
+    types: tuple[str, ...] = _NER_TYPES
+    min_score: float = 0.6
+
+    def __post_init__(self) -> None:
+        for t in self.types:
+            if t not in _NER_TYPES:
+                raise ConfigError("silver.pii.ner.types", f"{t!r} is not one of {list(_NER_TYPES)}")
+        if not 0.0 <= self.min_score <= 1.0:
+            raise ConfigError("silver.pii.ner.min_score", "must be between 0 and 1")
+
+
 @dataclass(frozen=True)
 class PiiConfig:
     """PII detection and masking in silver (after normalization, before quality and dedup)."""
@@ -223,7 +244,10 @@ class PiiConfig:
     default_action: str = "mask"  # mask -> <EMAIL>; pseudonymize -> <EMAIL_3f9a...> (keyed HMAC); keep
     actions: Mapping[str, str] = field(default_factory=dict)  # per type, e.g. {IP_ADDRESS: keep}
     pseudonym_key_env: str = "LAKEPREP_PII_KEY"  # environment variable holding the HMAC key
-    phone_regions: tuple[str, ...] = ("US", "GB")  # national numbers are validated for these regions
+    phone_regions: tuple[str, ...] = DEFAULT_REGIONS  # national numbers are validated for these regions
+    ip_keep: tuple[str, ...] = DEFAULT_IP_KEEP  # address blocks that are not personal data and stay in the text
+    engine: str = "auto"  # candidate scan: auto (hyperscan when installed) | hyperscan | re
+    ner: NerConfig = field(default_factory=NerConfig)
 
     def __post_init__(self) -> None:
         for t in self.types:
@@ -232,13 +256,25 @@ class PiiConfig:
         if self.default_action not in _PII_ACTIONS:
             raise ConfigError("silver.pii.default_action", f"{self.default_action!r} is not one of {list(_PII_ACTIONS)}")
         for t, action in self.actions.items():
-            if t not in _PII_TYPES:
-                raise ConfigError(f"silver.pii.actions.{t}", f"unknown type; one of {list(_PII_TYPES)}")
+            if t not in (*_PII_TYPES, *_NER_TYPES):
+                raise ConfigError(f"silver.pii.actions.{t}", f"unknown type; one of {list(_PII_TYPES + _NER_TYPES)}")
             if action not in _PII_ACTIONS:
                 raise ConfigError(f"silver.pii.actions.{t}", f"{action!r} is not one of {list(_PII_ACTIONS)}")
+        import phonenumbers
+
         for region in self.phone_regions:
-            if not re.fullmatch(r"[A-Z]{2}", region):
-                raise ConfigError("silver.pii.phone_regions", f"{region!r} is not a two-letter region code like US")
+            if not re.fullmatch(r"[A-Z]{2}", region) or region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ConfigError("silver.pii.phone_regions", f"{region!r} is not a region code libphonenumber knows (like US, FR, JP)")
+        for block in self.ip_keep:
+            if block not in IP_KEEP_CLASSES:
+                raise ConfigError("silver.pii.ip_keep", f"{block!r} is not one of {list(IP_KEEP_CLASSES)}")
+        if self.engine not in ("auto", "hyperscan", "re"):
+            raise ConfigError("silver.pii.engine", f"{self.engine!r} is not one of ['auto', 'hyperscan', 're']")
+        if self.engine == "hyperscan":
+            from lakeprep.pii._scan import available_engines
+
+            if "hyperscan" not in available_engines():
+                raise ConfigError("silver.pii.engine", "hyperscan is not importable here: pip install hyperscan, or use auto / re")
 
 
 @dataclass(frozen=True)

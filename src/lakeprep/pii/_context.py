@@ -31,7 +31,8 @@ _ALLOWED_KEY_PARTS = re.compile(
 
 PHONE_WORDS = re.compile(
     r"\b(?:phone|ph|t[eé]l|telephone|t[eé]l[eé]phone|telefon|tel[eé]fono|telefone|telefono|call|called|calling|mobile|"
-    r"mobil|m[oó]vil|cell|cellulare|handy|gsm|portable|fax|contact|sms|whatsapp|dial|hotline|reach|puh|tlf|tfn|mob|"
+    r"mobil|m[oó]vil|cell|cellulare|handy|gsm|portable|fax|contact|kontakt|contacto|contatto|contato|sms|whatsapp|dial|"
+    r"hotline|reach|puh|tlf|tfn|mob|"
     r"rufnummer)\b"
 )
 CARD_WORDS = re.compile(

@@ -62,7 +62,7 @@ PII_TYPES: tuple[str, ...] = (
 PRIORITY: Mapping[str, int] = {
     "PRIVATE_KEY": 100, "JWT": 95, "URL_CREDENTIALS": 94, "GITHUB_TOKEN": 93, "GITLAB_TOKEN": 92,
     "SLACK_TOKEN": 91, "AWS_ACCESS_KEY": 90, "SECRET": 80, "EMAIL": 70, "IBAN": 65, "CREDIT_CARD": 60,
-    "US_SSN": 55, "IP_ADDRESS": 50, "PHONE": 40,
+    "US_SSN": 55, "IP_ADDRESS": 50, "PHONE": 40, "PERSON": 30, "LOCATION": 20,
 }  # fmt: skip
 """More specific types win ties: a validated card beats a phone-shaped digit run of the same length."""
 
@@ -402,7 +402,7 @@ class Detector:
             return False
         # a one-digit group is a country or trunk code at the front (or right after "+CC"), or "(0)":
         # never in the middle (ISBNs)
-        first = 2 if raw[0] == "+" else 1
+        first = 2 if raw.startswith(("+", "(+", "00")) else 1
         return not any(len(g) == 1 for g in groups[first:]) or "(0)" in raw
 
     # other types -------------------------------------------------------------------------------------

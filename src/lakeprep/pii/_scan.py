@@ -95,7 +95,7 @@ _RE_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}")
 _RE_ASSIGN = re.compile(r"[:=]")
 _KEYWORDS = ("password", "passwd", "pass", "pwd", "secret", "token", "key")
 # "eyJ" and "://" are frequent enough that str.find beats a regex alternation for them
-_FIND_LITERALS = ("eyJ", "://")
+_FIND_LITERALS = ("eyJ", "://", "xox")  # ("xox" can overlap itself: "xoxox" has two)
 _RE_LITERAL = re.compile("|".join(re.escape(lit) for lit, _ in LITERALS if lit not in _FIND_LITERALS))
 _LITERAL_INDEX = {lit: i for i, (lit, _) in enumerate(LITERALS)}
 
@@ -186,9 +186,18 @@ def _hyperscan_scanner() -> Callable[[str], Anchors]:
             else:
                 buckets[kind].add(pos)
         digits, ats, colons, ibans, keywords = (sorted(b) for b in buckets)
-        return Anchors(digits, ats, colons, ibans, keywords, sorted(literals))
+        return Anchors(digits, ats, _leftmost(colons, 2), ibans, keywords, sorted(literals))
 
     return scan
+
+
+def _leftmost(positions: list[int], width: int) -> list[int]:
+    """The matches ``re.finditer`` keeps of all (overlapping) matches of a fixed ``width``: leftmost first."""
+    kept: list[int] = []
+    for p in positions:
+        if not kept or p >= kept[-1] + width:
+            kept.append(p)
+    return kept
 
 
 def _byte_to_char(data: bytes) -> np.ndarray:

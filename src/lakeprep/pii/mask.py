@@ -13,7 +13,7 @@ from pyspark.sql.types import StringType
 
 from lakeprep.config import PiiConfig
 from lakeprep.errors import ConfigError
-from lakeprep.pii._kernels import detect, mask_text
+from lakeprep.pii._kernels import detector, mask_text, resolve_overlaps
 from lakeprep.schemas import schema_of, without
 
 __all__ = ["mask_pii", "pseudonym_key"]
@@ -43,18 +43,32 @@ def mask_pii(*, cfg: PiiConfig, key: bytes | None, text_col: str = "text") -> Ca
     ``pii_counts`` is an empty map.
     """
     types = tuple(cfg.types)
-    actions = {t: cfg.actions.get(t, cfg.default_action) for t in types}
-    regions = tuple(cfg.phone_regions)
+    ner = cfg.ner
+    actions = {t: cfg.actions.get(t, cfg.default_action) for t in (*types, *(ner.types if ner.enabled else ()))}
+    options = (types, tuple(cfg.phone_regions), tuple(cfg.ip_keep), cfg.engine)
+    if cfg.enabled and ner.enabled:
+        from lakeprep.pii.ner import check_ner
+
+        check_ner(ner.model)  # on the driver: a missing model stops the build before any Spark job
 
     @F.pandas_udf(_MASKED)  # type: ignore[call-overload]  # a type object: DDL strings are parsed by the server
     def _mask(texts: pd.Series) -> pd.DataFrame:
+        det = detector(*options)  # compiled once per Python worker
+        names = None
+        if ner.enabled:
+            from lakeprep.pii.ner import name_finder
+
+            names = name_finder(ner.model, tuple(ner.types), ner.min_score)
         out_text, out_counts = [], []
         for text in texts:
             if text is None:
                 out_text.append(None)
                 out_counts.append("{}")
                 continue
-            masked, counts = mask_text(text, detect(text, types=types, phone_regions=regions), actions=actions, key=key)
+            spans = det.detect(text)
+            if names is not None:
+                spans = resolve_overlaps([*spans, *names(text)])
+            masked, counts = mask_text(text, spans, actions=actions, key=key)
             out_text.append(masked)
             out_counts.append(json.dumps(dict(counts)))
         return pd.DataFrame({"text": out_text, "counts": out_counts})
