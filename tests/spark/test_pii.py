@@ -60,11 +60,26 @@ PLANTED = {
     "PHONE": "+1 (212) 555-0187",
     "CREDIT_CARD": "5500 0000 0000 0004",
     "US_SSN": "219-09-9999",
-    "IP_ADDRESS": "203.0.113.77",
+    "IP_ADDRESS": "81.2.69.160",  # public (203.0.113.0/24 is a documentation block and stays by default)
     "IBAN": "GB82 WEST 1234 5698 7654 32",
     "AWS_ACCESS_KEY": "AKIAQWERTYUIOPASDFGH",
     "SECRET": "Tr0ub4dor-and-3",
 }
+# issue 13: national numbers of more regions, a card outside the issuer table, IPv6, more token types
+PLANTED_V2 = {
+    "PHONE_IT": "0321 481026",
+    "PHONE_FR": "01 72 08 43 85",
+    "PHONE_NL": "(038) 3688209",
+    "PHONE_DE": "030 1234567",
+    "CARD_35": "3512 3456 7890 1236",
+    "IPV6": "2a00:1450:4007:80e::200e",
+    "GITHUB_TOKEN": "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+    "JWT": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "URL_PASSWORD": "s3cr3t-Pa55",
+    "QUOTED_PASSWORD": "Zx9-Qw7-Lp3",
+}
+# technical text that must come through unmasked
+SURVIVORS = ("Chrome/14.19.14.229", "APP_VERSION=17.18.21.132", "Section 9.4.1.1", "CVE-2025-12345", "x::int", "PO-2016-227912")
 FILLER = (
     "The quarterly review covered the migration of the reporting jobs to the new cluster, the retirement of the "
     "old nightly exports, and the plan for moving the remaining dashboards before the end of the year."
@@ -86,12 +101,25 @@ def test_no_planted_pii_leaves_bronze(spark: SparkSession, tmp_path: Path, caplo
     )
     write_file(landing / "deploy-copy.txt", (landing / "deploy.txt").read_text())  # exact duplicate
     write_file(landing / "short.txt", f"Ping {PLANTED['EMAIL']} now")  # quality reject (too few words)
+    v2 = PLANTED_V2
+    write_file(
+        landing / "contacts.md",
+        f"# Contacts\n\n{FILLER}\n\n- Milano: tel. {v2['PHONE_IT']}\n- Paris : téléphone {v2['PHONE_FR']}\n"
+        f"- Zwolle: bel {v2['PHONE_NL']}\n- Berlin: Telefon {v2['PHONE_DE']}\n\nCard on file {v2['CARD_35']}, "
+        f"seen from {v2['IPV6']}.\n\n{FILLER}\n",
+    )
+    write_file(
+        landing / "ci.md",
+        f"# CI notes\n\n{FILLER}\n\n```\nGITHUB_TOKEN={v2['GITHUB_TOKEN']}\nAuthorization: Bearer {v2['JWT']}\n"
+        f"DATABASE_URL=postgres://app:{v2['URL_PASSWORD']}@db.internal:5432/app\npassword: \"{v2['QUOTED_PASSWORD']}\"\n```\n\n"
+        f"Upgrade to {SURVIVORS[0]} and {SURVIVORS[1]}; see {SURVIVORS[2]}, {SURVIVORS[3]}, SELECT {SURVIVORS[4]} and {SURVIVORS[5]}.\n",
+    )
     cfg = make_config(landing, tmp_path / "lake", "gold.sequences.seq_len=16", "gold.splits.train=1", "gold.splits.val=0", "gold.splits.test=0")
     with caplog.at_level(logging.DEBUG, logger="lakeprep"):
         result = run_build(spark, cfg)
     s = result.silver
-    assert s.quality_rejected == 1 and s.exact_duplicates == 1 and s.documents_kept == 3
-    assert s.pii_counts["EMAIL"] == 2 and s.pii_counts["CREDIT_CARD"] == 1 and s.pii_counts["IBAN"] == 1
+    assert (s.quality_rejected, s.exact_duplicates, s.documents_kept) == (1, 1, 5), s
+    assert s.pii_counts["EMAIL"] == 2 and s.pii_counts["CREDIT_CARD"] == 2 and s.pii_counts["IBAN"] == 1
 
     # bronze keeps the raw text (it is the system of record) ...
     bronze_blob = _dump(table(spark, cfg, "bronze.documents"))
@@ -102,7 +130,7 @@ def test_no_planted_pii_leaves_bronze(spark: SparkSession, tmp_path: Path, caplo
     ):
         blob = _dump(table(spark, cfg, name))
         assert blob, name
-        for kind, value in PLANTED.items():
+        for kind, value in {**PLANTED, **PLANTED_V2}.items():
             assert value not in blob, f"{kind} leaked into {name}"
     # gold: the packed token stream and the MDS samples decode to masked text only
     enc = get_encoding("cl100k_base")
@@ -118,12 +146,18 @@ def test_no_planted_pii_leaves_bronze(spark: SparkSession, tmp_path: Path, caplo
     ds = StreamingDataset(local=str(Path(cfg.mds_path) / "train"), shuffle=False, batch_size=1)
     mds_text = enc.decode([int(t) for i in range(len(ds)) for t in ds[i]["tokens"]])
     assert len(ds) == len(seqs) and mds_text == stream
-    for kind, value in PLANTED.items():
+    for kind, value in {**PLANTED, **PLANTED_V2}.items():
         assert value not in stream, f"{kind} leaked into gold.training_sequences / MDS"
-    outputs = caplog.text + result.summary()
-    for kind, value in PLANTED.items():
-        assert value not in outputs, f"{kind} leaked into the logs"
+    reports = list((Path(cfg.gate_results_path).parent / "reports").glob("*/report.*"))
+    assert len(reports) == 2  # report.json and report.html of this build
+    outputs = caplog.text + result.summary() + "".join(p.read_text(encoding="utf-8") for p in reports)
+    for kind, value in {**PLANTED, **PLANTED_V2}.items():
+        assert value not in outputs, f"{kind} leaked into the logs, the summary or the report"
     docs = {r["source_path"].rsplit("/", 1)[1]: r for r in table(spark, cfg, "silver.documents").collect()}
     assert "<IBAN>" in docs["payments.md"]["text"] and "<CREDIT_CARD>" in docs["payments.md"]["text"]
     deploy = next(r for name, r in docs.items() if name.startswith("deploy"))  # one of the two copies is kept
     assert deploy["pii_counts"] == {"AWS_ACCESS_KEY": 1, "SECRET": 1, "US_SSN": 1, "IP_ADDRESS": 1}
+    assert docs["contacts.md"]["pii_counts"] == {"PHONE": 4, "CREDIT_CARD": 1, "IP_ADDRESS": 1}
+    assert docs["ci.md"]["pii_counts"] == {"GITHUB_TOKEN": 1, "JWT": 1, "URL_CREDENTIALS": 1, "SECRET": 1}
+    for survivor in SURVIVORS:  # technical text is not over-masked
+        assert survivor in docs["ci.md"]["text"], survivor
