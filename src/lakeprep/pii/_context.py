@@ -66,23 +66,34 @@ def glue_allows(key: str) -> bool:
     return _ALLOWED_KEY_PARTS.search(key) is not None
 
 
-def near(pattern: re.Pattern[str], lowered: str, start: int, end: int, *, before: int = 40, after: int = 0) -> bool:
-    """``pattern`` occurs in the lowercased text within ``before`` characters before or ``after`` after the span."""
-    if pattern.search(lowered, max(0, start - before), start):
+def _window(text: str, start: int, end: int) -> tuple[str, int]:
+    """``text[start:end]`` lowercased, with one character before it so ``\\b`` sees the real boundary."""
+    lo = max(0, start - 1)
+    return text[lo:end].lower(), start - lo
+
+
+def near(pattern: re.Pattern[str], text: str, start: int, end: int, *, before: int = 40, after: int = 0) -> bool:
+    """``pattern`` (lowercase) occurs within ``before`` characters before or ``after`` after the span."""
+    window, pos = _window(text, max(0, start - before), start)
+    if pattern.search(window, pos):
         return True
-    return bool(after) and pattern.search(lowered, end, end + after) is not None
+    if not after:
+        return False
+    window, pos = _window(text, end, end + after)
+    return pattern.search(window, pos) is not None
 
 
-def labelled(pattern: re.Pattern[str], lowered: str, start: int, *, gap: int = 48) -> bool:
+def labelled(pattern: re.Pattern[str], text: str, start: int, *, gap: int = 48) -> bool:
     """``pattern`` labels the value at ``start``: its last match on the same line ends at most ``gap``
     characters earlier, with no digit in between (``Tel: 0290361962``, ``call me on 0290361962``)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    window, pos = _window(text, max(0, line_start, start - gap - 24), start)
     last = None
-    line_start = lowered.rfind("\n", 0, start) + 1
-    for last in pattern.finditer(lowered, max(0, line_start, start - gap - 24), start):
+    for last in pattern.finditer(window, pos):
         pass
-    if last is None or start - last.end() > gap:
+    if last is None or len(window) - last.end() > gap:
         return False
-    return not any(c.isdigit() for c in lowered[last.end() : start])
+    return not any(c.isdigit() for c in window[last.end() :])
 
 
 def column_header(text: str, start: int) -> str | None:
@@ -108,9 +119,10 @@ def column_header(text: str, start: int) -> str | None:
     return cells[column].strip().lower() if column < len(cells) else None
 
 
-def version_context(text: str, lowered: str, start: int) -> bool:
+def version_context(text: str, start: int) -> bool:
     """A version/release/section word shortly before ``start``, or a table column whose header names a version."""
-    if _VERSION_WORDS.search(lowered, max(0, start - 32, text.rfind("\n", 0, start) + 1), start):
+    window, pos = _window(text, max(0, start - 32, text.rfind("\n", 0, start) + 1), start)
+    if _VERSION_WORDS.search(window, pos):
         return True
     header = column_header(text, start)
     return header is not None and _HEADER_VERSION.search(header) is not None

@@ -237,10 +237,9 @@ class Detector:
         anchors = self._scan(text)
         if not (anchors.digits or anchors.ats or anchors.colons or anchors.ibans or anchors.keywords or anchors.literals):
             return []
-        lowered = text.lower()
         spans: list[Span] = []
         if self._numeric and anchors.digits:
-            self._numbers(text, lowered, anchors.digits, spans)
+            self._numbers(text, anchors.digits, spans)
         if "EMAIL" in self.types:
             self._emails(text, anchors.ats, spans)
         if "IP_ADDRESS" in self.types and anchors.colons:
@@ -256,7 +255,7 @@ class Detector:
 
     # numbers: phones, cards, SSNs, IPv4 -------------------------------------------------------------
 
-    def _numbers(self, text: str, lowered: str, digits: list[int], spans: list[Span]) -> None:
+    def _numbers(self, text: str, digits: list[int], spans: list[Span]) -> None:
         chain_end = dots_end = -1
         types = self.types
         for p in digits:
@@ -264,7 +263,7 @@ class Detector:
                 dots = _DOTS.match(text, p)
                 dots_end = dots.end() if dots else p + 1
                 if dots and dots.group().count(".") == 3:
-                    span = self._ipv4(text, lowered, p, dots_end)
+                    span = self._ipv4(text, p, dots_end)
                     if span is not None:
                         spans.append(span)
             if p < chain_end:
@@ -274,8 +273,6 @@ class Detector:
                 start -= 1  # "(+358) 970308073"
             if start and text[start] == "(" and text[start - 1] in _WORD:
                 start = p  # f(2147483647): an argument, judged by the glue rule below
-            if start and text[start] == "(" and start > 0 and text[start - 1] == "+":
-                start -= 1
             m = _CHAIN.match(text, start)
             if m is None:  # a "(" or "+" that does not open a chain: read the digits alone
                 start = p
@@ -300,15 +297,15 @@ class Detector:
                 continue  # part of a longer dotted/dashed chain than the pattern took
             found = None
             if "CREDIT_CARD" in types:
-                found = self._card(text, lowered, raw, start)
+                found = self._card(text, raw, start)
             if found is None and "US_SSN" in types:
-                found = self._ssn(lowered, raw, start)
+                found = self._ssn(text, raw, start)
             if found is None and "PHONE" in types:
-                found = self._phone(text, lowered, raw, start)
+                found = self._phone(text, raw, start)
             if found is not None:
                 spans.append(found)
 
-    def _ipv4(self, text: str, lowered: str, start: int, end: int) -> Span | None:
+    def _ipv4(self, text: str, start: int, end: int) -> Span | None:
         raw = text[start:end]
         parts = raw.split(".")
         if any(len(x) > 3 or int(x) > 255 or (len(x) > 1 and x[0] == "0") for x in parts):
@@ -318,15 +315,15 @@ class Detector:
         key = ctx.glue_key(text, start)
         if key is not None and not ctx.glue_allows(key):
             return None  # Chrome/14.19.14.229, APP_VERSION=17.18.21.132
-        if key is None and ctx.version_context(text, lowered, start):
+        if key is None and ctx.version_context(text, start):
             return None  # version 1.2.3.4, Section 9.4.1.1, a "Version" table column
-        if all(len(x) == 1 for x in parts) and not ctx.near(ctx.NETWORK_WORDS, lowered, start, end, before=48, after=24):
+        if all(len(x) == 1 for x in parts) and not ctx.near(ctx.NETWORK_WORDS, text, start, end, before=48, after=24):
             return None  # 1.2.3.4 needs a network word nearby
         if _ip_class(ipaddress.IPv4Address(raw)) in self.ip_keep:
             return None
         return Span(start, end, "IP_ADDRESS", 0.95)
 
-    def _card(self, text: str, lowered: str, raw: str, start: int) -> Span | None:
+    def _card(self, text: str, raw: str, start: int) -> Span | None:
         groups = _GROUP.findall(raw)
         if raw[0] in "+(" or sum(map(len, groups)) < 12 or (len(groups) > 1 and len(groups[0]) != 4):
             return None  # separated card numbers start with a group of 4 (4-4-4-4, 4-6-5, 4-4-5)
@@ -348,30 +345,30 @@ class Detector:
         length = sum(len(g) for g in groups[: i + 1]) + sum(len(s) for s in seps[:i])
         if not (card_issuer_known(digits) and _card_length_ok(digits)):
             # a Luhn-valid run outside the issuer ranges (or a 12-digit Maestro) counts with a card word only
-            if not (ctx.near(ctx.CARD_WORDS, lowered, start, start + length, before=48) or ctx.header_says(ctx.CARD_WORDS, lowered, start)):
+            if not (ctx.near(ctx.CARD_WORDS, text, start, start + length, before=48) or ctx.header_says(ctx.CARD_WORDS, text, start)):
                 return None
         return Span(start, start + length, "CREDIT_CARD", 0.99)
 
-    def _ssn(self, lowered: str, raw: str, start: int) -> Span | None:
+    def _ssn(self, text: str, raw: str, start: int) -> Span | None:
         groups = _GROUP.findall(raw)
         if len(groups) >= 3 and [len(g) for g in groups[:3]] == [3, 2, 4]:
             seps = _GROUP.split(raw)[1:3]
             if seps[0] == seps[1] and seps[0] in ("-", " ") and _ssn_ok(*groups[:3]):
                 if len(groups) == 3 or _GROUP.split(raw)[3] == " ":
                     return Span(start, start + 11, "US_SSN", 0.9)
-        if len(groups) == 1 and len(raw) == 9 and ctx.near(ctx.SSN_WORDS, lowered, start, start + 9, before=32):
+        if len(groups) == 1 and len(raw) == 9 and ctx.near(ctx.SSN_WORDS, text, start, start + 9, before=32):
             if _ssn_ok(raw[:3], raw[3:5], raw[5:]):
                 return Span(start, start + 9, "US_SSN", 0.8)
         return None
 
-    def _phone(self, text: str, lowered: str, raw: str, start: int) -> Span | None:
+    def _phone(self, text: str, raw: str, start: int) -> Span | None:
         groups = _GROUP.findall(raw)
         n_digits = sum(map(len, groups))
         if not 7 <= n_digits <= 17:
             return None
         end = start + len(raw)
-        worded = ctx.near(ctx.PHONE_WORDS, lowered, start, end, before=40) or ctx.header_says(ctx.PHONE_WORDS, lowered, start)
-        if len(groups) == 1 and raw[0] != "+" and not (ctx.labelled(ctx.PHONE_WORDS, lowered, start) or ctx.header_says(ctx.PHONE_WORDS, lowered, start)):
+        worded = ctx.near(ctx.PHONE_WORDS, text, start, end, before=40) or ctx.header_says(ctx.PHONE_WORDS, text, start)
+        if len(groups) == 1 and raw[0] != "+" and not (ctx.labelled(ctx.PHONE_WORDS, text, start) or ctx.header_says(ctx.PHONE_WORDS, text, start)):
             return None  # a bare digit run (epoch seconds, ids) is a phone only right after a phone word
         if len(groups) > 1 and not self._phone_shape(text, raw, groups, end):
             return None
