@@ -50,7 +50,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/bronze.py --files 2000 --master 'local[2]'
 	$(BIN)/python benchmarks/dedup.py --docs 20000 --scale 100000 --master 'local[2]'
-	$(BIN)/python benchmarks/pii.py --docs 3000
+	$(BIN)/python benchmarks/pii.py --docs 3000 --doc-mb 4
+	$(BIN)/python benchmarks/extract.py --pages 300
 	$(BIN)/python benchmarks/chunking.py --docs 2000 --spark --master 'local[2]'
 	$(BIN)/python benchmarks/chunking.py --docs 2000 --chunk-size 128 --overlap 16
 	$(BIN)/python benchmarks/mds.py --docs 10000 --master 'local[2]'

@@ -194,6 +194,7 @@ _CONFIG_PREFIX = re.compile(r"\s*(?:(?:export|set|setenv|env|arg|local|var|let|c
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*")
 # ${VAR}, {{ var }}, %(name)s, <%= x %>, <password>, a whole-value $ENV_VAR
 _TEMPLATE = re.compile(r"\$\{|\{\{|%\([A-Za-z_]\w*\)[sdr]|<%|^<[^<>]*>$|^\$[A-Z_][A-Z0-9_]*$")
+_PASSWORD_WORD = re.compile(r"[a-z_-]*(?:pass|pwd|pw|secret)[a-z_-]*")
 _PLACEHOLDERS = frozenset(
     "none null nil true false undefined password passwd secret changeme example required optional string str "
     "your_password yourpassword mypassword my_password pass xxx redacted hidden masked empty token value".split()
@@ -539,8 +540,8 @@ class Detector:
                 if m is None or pos < 2 or not text[pos - 1].isalnum():
                     continue
                 user, password = m.group(1), m.group(2)
-                if _placeholder(password) or password.lower() in ("pass", "pwd", "pw") or _TEMPLATE.search(user):
-                    continue
+                if _placeholder(password) or _PASSWORD_WORD.fullmatch(password.strip("\\[]").lower()) or _TEMPLATE.search(user):
+                    continue  # user:password@, login:passwd-on-proxy@: documentation placeholders
                 spans.append(Span(m.start(1), m.end(3), kind, 0.95))
                 last_end[kind] = m.end()
                 continue
