@@ -54,7 +54,7 @@ def test_docbook_headings_code_admonitions_and_no_nav() -> None:
         "# Chapter 4. Required files under the `debian` directory\n\n"
         "## Synopsis\n\n"
         "```\nCREATE ROLE name [ [ WITH ] option [ ... ] ]\n```\n\n"
-        "Note\nUse `dh_make` first & then edit.\n\n"
+        "Note\n\nUse `dh_make` first & then edit.\n\n"
         "```\n$ ls debian\n  control\n  rules\n```"
     )
 

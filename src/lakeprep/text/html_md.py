@@ -78,13 +78,45 @@ def html_to_markdown(page: str) -> str:
     for node in tree.css(_DROP):
         node.decompose()
     for node in tree.css("div.note, div.tip, div.warning, div.caution, div.important"):
-        node.unwrap_tags(["table", "thead", "tbody", "tr", "td", "th"])  # DocBook lays admonitions out as tables
+        for title in node.css("th"):  # DocBook lays admonitions out as tables: title and body as paragraphs
+            title.replace_with(LexborHTMLParser(f"<p>{html.escape(title.text(deep=True).strip())}</p>").css_first("p"))
+        node.unwrap_tags(["table", "thead", "tbody", "tr", "td"])
     root = next((n for n in (tree.css_first(sel) for sel in _MAIN) if n is not None), None) or tree.body
     if root is None:
         return ""
     _doxygen(root)
     markdown = convert(root.html or "", _options()).content
-    return _BLANK_RUNS.sub("\n\n", markdown).strip()
+    return _BLANK_RUNS.sub("\n\n", _join_soft_breaks(markdown)).strip()
+
+
+_BLOCK_START = re.compile(r"\s|#|\||>|[-*+] |\d+[.)] |```|~~~")
+
+
+def _join_soft_breaks(markdown: str) -> str:
+    """Join the source's line wrapping inside paragraphs (a newline in HTML text is a space); keep ``<br>``
+    breaks (written as a trailing backslash by the converter, removed here), code blocks, lists and tables."""
+    out: list[str] = []
+    fenced = False
+    joinable = False  # the previous line is plain paragraph text that the next one may continue
+    for line in markdown.split("\n"):
+        if line.startswith(("```", "~~~")):
+            fenced = not fenced
+            out.append(line)
+            joinable = False
+            continue
+        if fenced:
+            out.append(line)
+            continue
+        hard = line.endswith("\\")
+        if hard:
+            line = line[:-1].rstrip()
+        plain = bool(line) and not _BLOCK_START.match(line)
+        if joinable and plain:
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+        joinable = plain and not hard
+    return "\n".join(out)
 
 
 def _doxygen(root) -> None:  # type: ignore[no-untyped-def]

@@ -1,11 +1,10 @@
 """Text normalization kernels (no Spark): HTML to structured text, Unicode and whitespace clean-up.
 
-HTML goes through trafilatura, which drops scripts, styles, navigation, footers and other boilerplate
-and keeps the structure as Markdown (``# heading`` lines, blank-line separated paragraphs, ``- `` list
-items), so the chunker can split at headings later. Measured on this machine (README): trafilatura
-4.4 MB/s, resiliparse 28 MB/s, inscriptis 19 MB/s per core on the same pages; only trafilatura keeps
-headings as headings and drops navigation, so it is the default and resiliparse is the fallback for
-pages trafilatura finds no main content in.
+HTML becomes Markdown by :mod:`lakeprep.text.html_md` (``silver.normalize.html: markdown``, the default):
+navigation and page chrome dropped, ``#`` headings, fenced code blocks with their indentation, lists and
+tables kept, nothing escaped that the page did not escape. ``html: trafilatura`` keeps the extractor used
+before (article-like pages; it loses headings inside documentation layouts and escapes ``[``, ``_``, ``*``).
+Whitespace inside fenced code blocks is left as written.
 """
 
 from __future__ import annotations
@@ -31,16 +30,23 @@ class NormalizeOptions:
     unicode_form: str = "NFC"  # NFC | NFKC | none
     strip_control: bool = True
     collapse_whitespace: bool = True
+    html: str = "markdown"  # markdown (lakeprep.text.html_md) | trafilatura
 
     def __post_init__(self) -> None:
+        from lakeprep.errors import ConfigError
+
         if self.unicode_form not in ("NFC", "NFKC", "none"):
-            from lakeprep.errors import ConfigError
-
             raise ConfigError("silver.normalize.unicode_form", f"{self.unicode_form!r} is not one of ['NFC', 'NFKC', 'none']")
+        if self.html not in ("markdown", "trafilatura"):
+            raise ConfigError("silver.normalize.html", f"{self.html!r} is not one of ['markdown', 'trafilatura']")
 
 
-def html_to_text(html: str) -> str:
-    """Main text of an HTML page as Markdown-like text; ``""`` when the page has no text at all."""
+def html_to_text(html: str, extractor: str = "markdown") -> str:
+    """Main text of an HTML page as Markdown; ``""`` when the page has no text at all."""
+    if extractor == "markdown":
+        from lakeprep.text.html_md import html_to_markdown
+
+        return html_to_markdown(html)
     import trafilatura
 
     text = trafilatura.extract(
@@ -70,7 +76,13 @@ def normalize_text(text: str, options: NormalizeOptions = NormalizeOptions()) ->
         text = _FORMAT.sub("", _CONTROL.sub(" ", text))
     if options.collapse_whitespace:
         lines = []
+        fenced = False
         for line in text.split("\n"):
+            if line.lstrip().startswith(("```", "~~~")):
+                fenced = not fenced
+            elif fenced:  # code keeps its spacing; only trailing blanks go
+                lines.append(line.rstrip())
+                continue
             body = line.lstrip(" \t")
             indent = line[: len(line) - len(body)]  # leading indentation is kept (code, nested lists)
             body = _SPACES.sub(" ", body).rstrip()
@@ -82,4 +94,4 @@ def normalize_text(text: str, options: NormalizeOptions = NormalizeOptions()) ->
 
 def normalize_document(raw: str, fmt: str, options: NormalizeOptions = NormalizeOptions()) -> str:
     """Bronze text of format ``fmt`` -> silver text."""
-    return normalize_text(html_to_text(raw) if fmt == "html" else raw, options)
+    return normalize_text(html_to_text(raw, options.html) if fmt == "html" else raw, options)
