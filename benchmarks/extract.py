@@ -59,7 +59,7 @@ def truth(page: str) -> tuple[list[str], list[list[str]], list[str]]:
 
     tree = LexborHTMLParser(page)
     boiler = [_WS.sub(" ", n.text(deep=True)).strip() for n in tree.css(_NAV)]
-    for n in tree.css(_NAV + ", script, style, .headerlink"):
+    for n in tree.css(_NAV + ", script, style, .headerlink, .linenos"):  # line numbers are not code
         n.decompose()
     content = _WS.sub(" ", tree.body.text(deep=True)) if tree.body else ""
     boiler = [b for b in boiler if len(b) >= 25 and b not in content]  # nav text that is not also content

@@ -20,7 +20,7 @@ import html
 import re
 from functools import lru_cache
 
-__all__ = ["html_to_markdown"]
+__all__ = ["fence_state", "html_to_markdown"]
 
 _DROP = ", ".join(
     [
@@ -89,6 +89,22 @@ def html_to_markdown(page: str) -> str:
     return _BLANK_RUNS.sub("\n\n", _join_soft_breaks(markdown)).strip()
 
 
+_FENCE = re.compile(r"\s{0,3}(`{3,}|~{3,})")
+
+
+def fence_state(fence: str, line: str) -> tuple[str, bool]:
+    """CommonMark fences: (the fence open after ``line``, whether ``line`` belongs to a code block).
+
+    A block opened by ```` ``` ```` closes only at a line of at least as many backticks and nothing else, so a
+    ``~~~~`` underline or a nested fence inside the code does not end it."""
+    m = _FENCE.match(line)
+    if not fence:
+        return (m.group(1), True) if m else ("", False)
+    if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip()[len(m.group(1)) :]:
+        return "", True
+    return fence, True
+
+
 _BLOCK_START = re.compile(r"\s|#|\||>|[-*+] |\d+[.)] |```|~~~")
 
 
@@ -96,16 +112,13 @@ def _join_soft_breaks(markdown: str) -> str:
     """Join the source's line wrapping inside paragraphs (a newline in HTML text is a space); keep ``<br>``
     breaks (written as a trailing backslash by the converter, removed here), code blocks, lists and tables."""
     out: list[str] = []
-    fenced = False
+    fence = ""  # the open code fence, if any
     joinable = False  # the previous line is plain paragraph text that the next one may continue
     for line in markdown.split("\n"):
-        if line.startswith(("```", "~~~")):
-            fenced = not fenced
+        fence, in_code = fence_state(fence, line)
+        if in_code:
             out.append(line)
             joinable = False
-            continue
-        if fenced:
-            out.append(line)
             continue
         hard = line.endswith("\\")
         if hard:

@@ -76,11 +76,13 @@ def normalize_text(text: str, options: NormalizeOptions = NormalizeOptions()) ->
         text = _FORMAT.sub("", _CONTROL.sub(" ", text))
     if options.collapse_whitespace:
         lines = []
-        fenced = False
+        from lakeprep.text.html_md import fence_state
+
+        fence = ""
         for line in text.split("\n"):
-            if line.lstrip().startswith(("```", "~~~")):
-                fenced = not fenced
-            elif fenced:  # code keeps its spacing; only trailing blanks go
+            was_open = bool(fence)
+            fence, in_code = fence_state(fence, line)
+            if in_code and was_open and fence:  # code keeps its spacing; only trailing blanks go
                 lines.append(line.rstrip())
                 continue
             body = line.lstrip(" \t")
