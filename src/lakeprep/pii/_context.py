@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from lakeprep.pii._scan import WORD_CHARS
+
 __all__ = [
     "CARD_WORDS",
     "NETWORK_WORDS",
@@ -19,9 +21,8 @@ __all__ = [
     "version_context",
 ]
 
-_WORD = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _GLUE = frozenset("-_/=.:(#")
-_KEY_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-.")
+_KEY_CHARS = WORD_CHARS | {"-", "."}
 
 # words a key may contain for a glued value to still count (``phone=``, ``tel:``, ``ip=``, ``host=``, ``addr``)
 _ALLOWED_KEY_PARTS = re.compile(
@@ -53,7 +54,7 @@ _HEADER_VERSION = re.compile(r"version|release|build|\brev")
 
 def glue_key(text: str, start: int) -> str | None:
     """The identifier a value at ``start`` is glued to (``CVE-``, ``Chrome/``, ``APP_VERSION=``, ``to_hex(``), if any."""
-    if start < 2 or text[start - 1] not in _GLUE or text[start - 2] not in _WORD:
+    if start < 2 or text[start - 1] not in _GLUE or text[start - 2] not in WORD_CHARS:
         return None
     i = start - 1
     while i > 0 and text[i - 1] in _KEY_CHARS and start - i < 64:

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from lakeprep.pii import _context as ctx
 from lakeprep.pii._phones import DEFAULT_REGIONS, PhoneValidator
-from lakeprep.pii._scan import LITERALS, Anchors, scanner
+from lakeprep.pii._scan import LITERALS, WORD_CHARS, Anchors, scanner
 
 __all__ = [
     "DEFAULT_IP_KEEP",
@@ -174,8 +174,8 @@ _ID_BEFORE = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}[ #-]$")  # "CVE 2015-2296", "R
 _HEX_GROUP = re.compile(r"[0-9A-Fa-f]{2,8}")
 _DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9_-])")
 _LOCAL = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._%+-")
-_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:.")
-_WORD = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_IPV6_CHARS = _HEX | {":", "."}
 _IBAN_CAND = re.compile(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){10,30}")
 _TOKENS: Mapping[str, re.Pattern[str]] = {
     "PRIVATE_KEY": re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
@@ -210,7 +210,7 @@ def _template_or_reference(value: str) -> bool:
     """``${X}``, ``{{x}}``, ``%(x)s``, ``<password>``, ``$VAR``, calls, subscripts, ``****``."""
     if any(t in value for t in ("${", "{{", "%(", "<%", "(", "[", "...")) or value[0] in "$<%@&*":
         return True
-    return len(set(value)) <= 2 or value.lower() in _PLACEHOLDERS
+    return _placeholder(value)
 
 
 # -- detector -----------------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ class Detector:
             start = p - 1 if p and text[p - 1] in "+(" else p
             if start >= 1 and text[start - 1 : start + 1] == "(+":
                 start -= 1  # "(+358) 970308073"
-            if start and text[start] == "(" and text[start - 1] in _WORD:
+            if start and text[start] == "(" and text[start - 1] in WORD_CHARS:
                 start = p  # f(2147483647): an argument, judged by the glue rule below
             m = _CHAIN.match(text, start)
             if m is None:  # a "(" or "+" that does not open a chain: read the digits alone
@@ -289,13 +289,11 @@ class Detector:
             if raw.count("(") != raw.count(")"):
                 continue  # unmatched bracket
             end = start + len(raw)
-            if end < len(text) and text[end] in _WORD:
+            if end < len(text) and text[end] in WORD_CHARS:
                 continue  # a letter or digit glued to the end: an identifier, not a number
             key = ctx.glue_key(text, start)
             if key is not None and not ctx.glue_allows(key):
                 continue  # CVE-2025-12345, PO-2016-227912, Chrome/1.2.3.4, to_hex(2147483647)
-            if end + 1 < len(text) and text[end] in "-." and text[end + 1].isdigit():
-                continue  # part of a longer dotted/dashed chain than the pattern took
             found = None
             if "CREDIT_CARD" in types:
                 found = self._card(text, raw, start)
@@ -311,7 +309,7 @@ class Detector:
         parts = raw.split(".")
         if any(len(x) > 3 or int(x) > 255 or (len(x) > 1 and x[0] == "0") for x in parts):
             return None
-        if end < len(text) and (text[end] in _WORD or (text[end] == "-" and end + 1 < len(text) and text[end + 1].isdigit())):
+        if end < len(text) and (text[end] in WORD_CHARS or (text[end] == "-" and end + 1 < len(text) and text[end + 1].isdigit())):
             return None  # 1.2.3.4a, binutils 2.10.0.27-1
         key = ctx.glue_key(text, start)
         if key is not None and not ctx.glue_allows(key):
@@ -368,8 +366,9 @@ class Detector:
         if not 7 <= n_digits <= 17:
             return None
         end = start + len(raw)
-        worded = ctx.near(ctx.PHONE_WORDS, text, start, end, before=40) or ctx.header_says(ctx.PHONE_WORDS, text, start)
-        if len(groups) == 1 and raw[0] != "+" and not (ctx.labelled(ctx.PHONE_WORDS, text, start) or ctx.header_says(ctx.PHONE_WORDS, text, start)):
+        in_phone_column = ctx.header_says(ctx.PHONE_WORDS, text, start)
+        worded = in_phone_column or ctx.near(ctx.PHONE_WORDS, text, start, end, before=40)
+        if len(groups) == 1 and raw[0] != "+" and not (in_phone_column or ctx.labelled(ctx.PHONE_WORDS, text, start)):
             return None  # a bare digit run (epoch seconds, ids) is a phone only right after a phone word
         if len(groups) > 1 and not self._phone_shape(text, raw, groups, end):
             return None
@@ -415,7 +414,7 @@ class Detector:
                 i -= 1
             while i < at and not text[i].isalnum():
                 i += 1
-            if i == at or (i > 0 and (text[i - 1] in _WORD or text[i - 1] in "+-.")):
+            if i == at or (i > 0 and (text[i - 1] in WORD_CHARS or text[i - 1] in "+-.")):
                 continue
             m = _DOMAIN.match(text, at + 1)
             if m is None:
@@ -441,9 +440,9 @@ class Detector:
             raw = text[s:e]
             if raw.count(":") < 2 or not any(ch.isdigit() for ch in raw) or sum(1 for g in raw.split(":") if g) < 2:
                 continue  # "::", "a::b", "10::", "std::vector": identifiers and operators, not addresses
-            if (s and text[s - 1] in _WORD) or (e < n and text[e] in _WORD):
+            if (s and text[s - 1] in WORD_CHARS) or (e < n and text[e] in WORD_CHARS):
                 continue  # glued to an identifier: u8::MAX, Foo::bar
-            if s >= 2 and text[s - 1] == "[" and (text[s - 2] in _WORD or text[s - 2] in ")]"):
+            if s >= 2 and text[s - 1] == "[" and (text[s - 2] in WORD_CHARS or text[s - 2] in ")]"):
                 continue  # a slice: x[1::2]
             try:
                 addr = ipaddress.IPv6Address(raw)
@@ -471,7 +470,7 @@ class Detector:
                 if count == want:
                     end = p + j + 1
                     break
-            if count != want or (end < len(text) and text[end] in _WORD):
+            if count != want or (end < len(text) and text[end] in WORD_CHARS):
                 continue
             if iban_valid(text[p:end]):
                 spans.append(Span(p, end, "IBAN", 0.99))
@@ -486,7 +485,7 @@ class Detector:
             quoted_key = k > 0 and text[k - 1] in "\"'"
             key_end = k - 1 if quoted_key else k
             ks = key_end
-            while ks > 0 and (text[ks - 1] in _WORD or text[ks - 1] in ".-") and key_end - ks < 64:
+            while ks > 0 and (text[ks - 1] in WORD_CHARS or text[ks - 1] in ".-") and key_end - ks < 64:
                 ks -= 1
             key = text[ks:key_end].lower().lstrip("-.")
             if not _SECRET_KEY.search(key):
@@ -545,7 +544,7 @@ class Detector:
                 spans.append(Span(m.start(1), m.end(3), kind, 0.95))
                 last_end[kind] = m.end()
                 continue
-            if pos and text[pos - 1] in _WORD and kind != "PRIVATE_KEY":
+            if pos and text[pos - 1] in WORD_CHARS and kind != "PRIVATE_KEY":
                 continue  # glued to a longer identifier
             m = _TOKENS[kind].match(text, pos)
             if m is None:
@@ -573,7 +572,6 @@ def _hex_before(text: str, start: int) -> re.Match[str] | None:
     return _HEX_GROUP.fullmatch(text, i, start - 1)
 
 
-_HEX = frozenset("0123456789abcdefABCDEF")
 _CONTEXTUAL = ("PHONE", "CREDIT_CARD")
 
 
@@ -592,7 +590,7 @@ def _repeat_confirmed(text: str, spans: list[Span]) -> list[Span]:
         while i >= 0:
             j = i + len(value)
             glued = ctx.glue_key(text, i)
-            if (i == 0 or text[i - 1] not in _WORD) and (j == len(text) or text[j] not in _WORD) and glued is None:
+            if (i == 0 or text[i - 1] not in WORD_CHARS) and (j == len(text) or text[j] not in WORD_CHARS) and glued is None:
                 extra.append(Span(i, j, span.type, span.confidence))
             i = text.find(value, j)
     return resolve_overlaps([*spans, *extra]) if len(extra) > len(values) else spans

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["DIGIT", "AT", "COLON", "IBAN", "KEYWORD", "LITERALS", "Anchors", "available_engines", "scanner"]
+__all__ = ["DIGIT", "AT", "COLON", "IBAN", "KEYWORD", "LITERALS", "WORD_CHARS", "Anchors", "available_engines", "scanner"]
 
 DIGIT, AT, COLON, IBAN, KEYWORD = 0, 1, 2, 3, 4
 LITERALS: tuple[tuple[str, str], ...] = (
@@ -44,7 +44,8 @@ _KEYWORD = r"(?:password|passwd|pass|pwd|secret|token|key)[\"']?[ \t]*[:=]"
 # A number worth reading has at least 7 characters of digits and separators (phones, cards, SSNs, IPv4):
 # a digit-run start counts as an anchor only when the next 6 characters are of that alphabet.
 _NUMERIC_TAIL = r"[0-9 ().+/-]{6}"
-_WORD = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+WORD_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+"""ASCII word characters: what "glued to an identifier" means for every detector (hyperscan is ASCII-only)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ _LITERAL_INDEX = {lit: i for i, (lit, _) in enumerate(LITERALS)}
 
 
 def _unglued(text: str, starts: list[int]) -> list[int]:
-    return [s for s in starts if s == 0 or text[s - 1] not in _WORD]
+    return [s for s in starts if s == 0 or text[s - 1] not in WORD_CHARS]
 
 
 def _re_scan(text: str) -> Anchors:

@@ -14,6 +14,8 @@ import textwrap
 import unicodedata
 from dataclasses import dataclass
 
+from lakeprep.text.html_md import fence_state, html_to_markdown
+
 __all__ = ["NormalizeOptions", "html_to_text", "normalize_text", "normalize_document"]
 
 # C0/C1 control characters except tab and newline; plus zero-width and bidi formatting characters.
@@ -44,8 +46,6 @@ class NormalizeOptions:
 def html_to_text(html: str, extractor: str = "markdown") -> str:
     """Main text of an HTML page as Markdown; ``""`` when the page has no text at all."""
     if extractor == "markdown":
-        from lakeprep.text.html_md import html_to_markdown
-
         return html_to_markdown(html)
     import trafilatura
 
@@ -76,8 +76,6 @@ def normalize_text(text: str, options: NormalizeOptions = NormalizeOptions()) ->
         text = _FORMAT.sub("", _CONTROL.sub(" ", text))
     if options.collapse_whitespace:
         lines = []
-        from lakeprep.text.html_md import fence_state
-
         fence = ""
         for line in text.split("\n"):
             was_open = bool(fence)
