@@ -14,6 +14,11 @@ Ground truth comes from the HTML itself (benchmarks/pii_corpus.py lists the pack
   lines appear as consecutive lines of the output (whitespace inside a line normalized);
 - boilerplate: texts (>= 25 characters) of navigation/footer nodes; leakage = share of pages where one appears;
 - escape noise: ``\\[ \\] \\_ \\* \\# \\< \\>`` per MB of output.
+
+Then silver and gold on lakeprep's output (normalized as silver does):
+- quality rejects per profile (``web``, ``docs``) and, as the "before" figure, trafilatura + ``web``;
+- chunks (512 tokens, 64 overlap) of pages that have headings that carry a non-empty ``section_path``;
+- code blocks that fit in a chunk: kept whole in some chunk, and chunk ends that fall inside a code line.
 Figures only: nothing here asserts.
 """
 
@@ -91,6 +96,61 @@ def score(md: str, heads: list[str], codes: list[list[str]], boiler: list[str]) 
     return found_h, found_c, len(_ESCAPES.findall(md)), leaked, len(md.encode())
 
 
+def silver_figures(outs: list[str], before: list[str]) -> str:
+    """Quality rejects per profile, section-path coverage and code-block integrity of the chunks."""
+    from collections import Counter
+
+    from lakeprep.chunking._kernels import chunk_document, section_headings
+    from lakeprep.text.markdown import code_line_mask
+    from lakeprep.text.normalize import normalize_text
+    from lakeprep.text.quality import PROFILES, quality_reasons, quality_signals
+    from lakeprep.tokenizers import get_encoding
+
+    texts = [normalize_text(o) for o in outs]
+    old = [normalize_text(o) for o in before]
+    lines = []
+    for label, docs, prof in (("web", texts, "web"), ("docs", texts, "docs"), ("before: trafilatura+web", old, "web")):
+        t = PROFILES[prof]
+        reasons = [quality_reasons(quality_signals(d, code_aware=t.code_aware), t) for d in docs]
+        rejected = [r for r in reasons if r]
+        why = Counter(x.split(":")[0] for r in rejected for x in r)
+        lines.append(f"  rejects {label:<24} {len(rejected):4d}/{len(docs)} ({len(rejected) / max(len(docs), 1):6.1%})  {dict(why.most_common(4))}")
+    enc = get_encoding("cl100k_base")
+    with_path = total = fit = whole = mid_line = 0
+    for d in texts:
+        chunks = chunk_document(d, enc, chunk_size=512, chunk_overlap=64)
+        if section_headings(d):
+            total += len(chunks)
+            with_path += sum(1 for c in chunks if c.section_path)
+        ls = d.split("\n")
+        mask = code_line_mask(ls)
+        offs, o = [], 0
+        for x in ls:
+            offs.append(o)
+            o += len(x) + 1
+        inside = set()  # character offsets strictly inside a code line
+        i = 0
+        while i < len(ls):
+            if not mask[i]:
+                i += 1
+                continue
+            j = i
+            while j < len(ls) and mask[j]:
+                inside.update(range(offs[j] + 1, offs[j] + len(ls[j])))
+                j += 1
+            block = d[offs[i] : offs[j - 1] + len(ls[j - 1])]
+            if len(enc.encode_ordinary(block)) <= 512 - 64:
+                fit += 1
+                whole += any(c.char_start <= offs[i] and offs[j - 1] + len(ls[j - 1]) <= c.char_end for c in chunks)
+            i = j
+        mid_line += sum(1 for c in chunks[:-1] if c.char_end in inside)
+    lines.append(
+        f"  chunks with a section_path (pages with headings): {with_path}/{total} ({with_path / max(total, 1):.1%}); "
+        f"code blocks that fit kept whole: {whole}/{fit}; chunk ends inside a code line: {mid_line}"
+    )
+    return "\n".join(lines)
+
+
 def extractors() -> dict[str, Callable[[str], str]]:
     from lakeprep.text.html_md import html_to_markdown
 
@@ -127,10 +187,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=300, help="pages per corpus (random sample)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", default="", help="comma-separated extractors to run (default: all)")
     parser.add_argument("--show", type=int, default=2, help="random output excerpts to print per corpus (lakeprep)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     ex = extractors()
+    if args.only:
+        ex = {k: v for k, v in ex.items() if k in args.only.split(",") or k in ("lakeprep", "trafilatura")}
     print(f"{'corpus':<44} {'extractor':<17} {'MB/s':>6} {'head R':>7} {'code R':>7} {'leak':>6} {'esc/MB':>7}")
     for family, packages in DOC_PACKAGES.items():
         paths = pages_of(packages, args.pages, rng)
@@ -154,7 +217,10 @@ def main() -> None:
             )
             if name == "lakeprep":
                 lakeprep_outs = outs
+            if name == "trafilatura":
+                trafilatura_outs = outs
         print(f"  ({len(pages)} pages, {mb:.1f} MB, {n_h} headings, {n_c} code blocks)")
+        print(silver_figures(lakeprep_outs, trafilatura_outs))
         for i in rng.sample(range(len(pages)), min(args.show, len(pages))):
             print(f"  --- {paths[i]} (lakeprep, first 600 chars)\n" + "\n".join("    " + x for x in lakeprep_outs[i][:600].splitlines()))
 

@@ -43,6 +43,7 @@ __all__ = [
     "PiiConfig",
     "SilverConfig",
     "JsonlConfig",
+    "LanguageConfig",
     "RunConfig",
     "SparkConfig",
     "StorageConfig",
@@ -278,6 +279,28 @@ class PiiConfig:
 
 
 @dataclass(frozen=True)
+class LanguageConfig:
+    """Language identification in silver (``lang``, ``lang_score``) and which languages to keep."""
+
+    enabled: bool = True
+    keep: tuple[str, ...] = ()  # empty: keep every language; else others -> quarantine.silver as lang:<code>
+    min_score: float = 0.0  # a best probability below this makes the language "und" (undetermined)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_score <= 1.0:
+            raise ConfigError("silver.language.min_score", f"must be between 0 and 1, got {self.min_score}")
+        if self.keep and not self.enabled:
+            raise ConfigError("silver.language.keep", "keeping languages needs silver.language.enabled: true")
+        if self.keep:
+            from lakeprep.text.lang import UNDETERMINED, model_languages
+
+            known = model_languages() | {UNDETERMINED}
+            for code in self.keep:
+                if code not in known:
+                    raise ConfigError("silver.language.keep", f"{code!r} is not a language the model knows (ISO 639 codes like en, de, zh; und = undetermined)")
+
+
+@dataclass(frozen=True)
 class SilverConfig:
     """Cleaning, quality filtering and deduplication of bronze documents."""
 
@@ -285,6 +308,7 @@ class SilverConfig:
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     pii: PiiConfig = field(default_factory=PiiConfig)
+    language: LanguageConfig = field(default_factory=LanguageConfig)
 
 
 def _check_encoding(key: str, name: str) -> None:
@@ -520,6 +544,8 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         key = f"{prefix}.{unknown[0]}" if prefix else str(unknown[0])
         raise ConfigError(key, f"unknown key; allowed here: {names}")
     kwargs = {name: _coerce(hints[name], data[name], f"{prefix}.{name}" if prefix else name) for name in data}
+    if cls is QualityThresholds:  # a named profile, then the keys given on top of it
+        return QualityThresholds.from_profile(**kwargs)
     return cls(**kwargs)
 
 

@@ -27,3 +27,7 @@ class TableNotFoundError(LakeprepError):
 
 class SparkSetupError(LakeprepError):
     """Spark or Delta is not set up the way lakeprep needs."""
+
+
+class SchemaOutdatedError(LakeprepError):
+    """A stored table lacks columns this version of lakeprep writes (it was made by an older version)."""

@@ -24,9 +24,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.config import Config
-from lakeprep.io.delta import read_table
+from lakeprep.io.delta import read_table, table_properties
 from lakeprep.io.tags import Tag
 from lakeprep.pipeline._summary import reason_counts
+from lakeprep.pipeline.layers import QUALITY_PROFILE_PROPERTY
 
 if TYPE_CHECKING:
     from lakeprep.pipeline.batch import BuildResult
@@ -65,6 +66,10 @@ def table_stats(spark: SparkSession, cfg: Config, versions: Mapping[str, int]) -
         out["document_words"] = histogram(docs, "word_count", DOC_WORD_BINS)
         pii = docs.select(F.explode("pii_counts").alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n"))
         out["pii_in_silver"] = {r["type"]: int(r["n"]) for r in pii.collect()}
+        langs = docs.groupBy("lang").agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "lang").limit(20)
+        out["languages_in_silver"] = {r["lang"]: int(r["n"]) for r in langs.collect()}
+        props = table_properties(spark, cfg.storage.table_path("silver.documents"))
+        out["quality_profile"] = props.get(QUALITY_PROFILE_PROPERTY, "web")
     if (c := t("silver.dedup_clusters")) is not None:
         sizes = c.groupBy("cluster_id", "method").agg(F.count(F.lit(1)).alias("size")).groupBy("method", "size").agg(
             F.count(F.lit(1)).alias("n")
@@ -172,6 +177,8 @@ def render_html(report: Mapping[str, Any]) -> str:
     parts.append("<h2>Duplicates</h2>" + _table(tables.get("duplicates_removed"), ("method", "removed")) + _table(tables.get("cluster_sizes"), ("method:size", "clusters")))
     parts.append("<h2>Splits</h2>" + _table(tables.get("splits"), ("split", "sizes")))
     parts.append("<h2>PII placeholders in silver</h2>" + _table(tables.get("pii_in_silver"), ("type", "spans")))
+    parts.append(f"<h2>Silver quality profile: {html.escape(str(tables.get('quality_profile')))}</h2>")
+    parts.append("<h2>Languages in silver (top 20)</h2>" + _table(tables.get("languages_in_silver"), ("language", "documents")))
     plots = []
     if tables.get("document_words"):
         plots.append(_bars(tables["document_words"], "silver documents by words", "words"))

@@ -30,6 +30,7 @@ __all__ = [
     "MINHASH_INDEX",
     "PARSED_FILE",
     "QUALITY_SIGNAL_FIELDS",
+    "LANGUAGE_FIELDS",
     "QUARANTINE_BRONZE",
     "QUARANTINE_GOLD",
     "QUARANTINE_SILVER",
@@ -101,8 +102,20 @@ QUALITY_SIGNAL_FIELDS = [
     StructField("alpha_word_fraction", DoubleType(), False),
     StructField("duplicate_line_fraction", DoubleType(), False),
     StructField("duplicate_paragraph_fraction", DoubleType(), False),
+    StructField("duplicate_line_char_fraction", DoubleType(), False),
+    StructField("duplicate_paragraph_char_fraction", DoubleType(), False),
     StructField("bullet_line_fraction", DoubleType(), False),
     StructField("ellipsis_line_fraction", DoubleType(), False),
+    StructField("prose_word_count", IntegerType(), False),
+    StructField("code_fraction", DoubleType(), False),
+    StructField("code_block_count", IntegerType(), False),
+    StructField("max_code_line_length", IntegerType(), False),
+]
+
+# Language of the prose (lakeprep.text.lang): ISO 639 code or "und", and the model's probability.
+LANGUAGE_FIELDS = [
+    StructField("lang", StringType(), False),
+    StructField("lang_score", DoubleType(), False),
 ]
 
 SILVER_DOCUMENTS = StructType(
@@ -115,6 +128,7 @@ SILVER_DOCUMENTS = StructType(
         StructField("text", StringType(), False),  # normalized; HTML extracted to Markdown-like text
         StructField("content_hash", StringType(), False),
         *QUALITY_SIGNAL_FIELDS,
+        *LANGUAGE_FIELDS,
         StructField("pii_counts", MapType(StringType(), IntegerType(), False), False),  # PII spans masked, by type
         StructField("attributes", StringType(), True),
         StructField("ingest_ts", TimestampType(), False),  # from bronze: decides which duplicate is kept
@@ -130,6 +144,7 @@ QUARANTINE_SILVER = StructType(
         StructField("source_path", StringType(), False),
         StructField("reject_reasons", ArrayType(StringType(), False), False),
         *QUALITY_SIGNAL_FIELDS,
+        *LANGUAGE_FIELDS,
         StructField("pii_counts", MapType(StringType(), IntegerType(), False), False),
         StructField("silver_run_id", StringType(), False),
         StructField("processed_ts", TimestampType(), False),

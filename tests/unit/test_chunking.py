@@ -15,7 +15,10 @@ _words = st.sampled_from(
     ["data", "lake", "Delta", "table", "version.", "chunk", "token", "über", "naïve", "日本語", "emoji😀", "x", "42", "(see)", "end!"]
 )
 _paragraph = st.lists(_words, min_size=1, max_size=60).map(" ".join)
-_block = st.one_of(_paragraph, _words.map(lambda w: f"# {w}"), _words.map(lambda w: f"## {w}"), _paragraph.map(lambda p: f"- {p}"))
+_code = st.lists(_paragraph, min_size=1, max_size=8).map(lambda lines: "```\n" + "\n".join("    " + x for x in lines) + "\n```")
+_block = st.one_of(
+    _paragraph, _words.map(lambda w: f"# {w}"), _words.map(lambda w: f"## {w}"), _paragraph.map(lambda p: f"- {p}"), _code
+)
 documents = st.lists(_block, min_size=1, max_size=25).map("\n\n".join)
 
 
@@ -121,3 +124,48 @@ def test_chunk_id_is_stable_and_sensitive() -> None:
 def test_bad_sizes_are_rejected() -> None:
     with pytest.raises(ValueError):
         chunk_document("x", ENC, chunk_size=10, chunk_overlap=10)
+
+
+CODE_DOC = (
+    "# Install\n\n" + " ".join(f"Step {i} of the guide explains one more thing." for i in range(12)) + "\n\n"
+    "```sh\n# fetch the sources\ngit clone https://example.org/repo.git\ncd repo && ./configure --prefix=/usr/local\n"
+    "make -j4 && make install\n# check the result\nrepo --version\n```\n\n"
+    "## After\n\n" + " ".join(f"Sentence {i} follows the block and ends here." for i in range(12))
+)
+
+
+def _inside_code_lines(text: str) -> set[int]:
+    from lakeprep.chunking._kernels import code_blocks
+
+    inside: set[int] = set()
+    for a, z in code_blocks(text):
+        pos = a
+        for line in text[a:z].split("\n"):
+            inside.update(range(pos + 1, pos + len(line)))
+            pos += len(line) + 1
+    return inside
+
+
+@pytest.mark.parametrize("size", [56, 64, 96])
+def test_code_block_that_fits_is_never_split(size: int) -> None:
+    chunks = chunk_document(CODE_DOC, ENC, chunk_size=size, chunk_overlap=8)
+    a, z = CODE_DOC.index("```sh"), CODE_DOC.rindex("```") + 3
+    assert len(ENC.encode_ordinary(CODE_DOC[a:z])) <= size - 8, "the test needs a block that fits"
+    assert any(c.char_start <= a and z <= c.char_end for c in chunks)  # whole in one chunk
+    inside = _inside_code_lines(CODE_DOC)
+    assert not [c.char_end for c in chunks[:-1] if c.char_end in inside]
+
+
+def test_long_code_block_is_cut_between_lines() -> None:
+    code = "\n".join(f"    result_{i} = compute(value_{i}, factor={i})" for i in range(60))
+    text = "Intro line of prose.\n\n```python\n" + code + "\n```\n\nClosing words."
+    chunks = chunk_document(text, ENC, chunk_size=64, chunk_overlap=8)
+    assert len(chunks) > 5
+    inside = _inside_code_lines(text)
+    assert not [c.char_end for c in chunks[:-1] if c.char_end in inside]
+
+
+def test_hash_lines_in_code_are_not_headings() -> None:
+    assert [p for _, p in section_headings(CODE_DOC)] == [("Install",), ("Install", "After")]
+    chunks = chunk_document(CODE_DOC, ENC, chunk_size=48, chunk_overlap=8)
+    assert all("fetch the sources" not in " ".join(c.section_path) for c in chunks)

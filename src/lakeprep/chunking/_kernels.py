@@ -4,12 +4,17 @@ A document is encoded once with tiktoken. Every token boundary gets a *level* fr
 
 ====  ==========================================================
  4    start of a Markdown heading line (``# ...`` to ``###### ...``)
- 3    start of a paragraph (after a blank line)
+ 3    start of a paragraph (after a blank line); start or end of a fenced code block
  2    end of a sentence (``.!?`` before whitespace) or start of a line
- 1    between words (whitespace on either side)
- 0    inside a word
+ 1    between words (whitespace on either side); start of a line inside a code block
+ 0    inside a word; anywhere else inside a code block
 -1    inside a UTF-8 character (never a boundary)
 ====  ==========================================================
+
+Inside a fenced code block only line starts are boundaries, below every prose boundary. A block that fits
+in a chunk (with the overlap) is not cut: when the best end falls inside it, the chunk ends where the
+block starts instead, even if that chunk is shorter than usual. A longer block is cut between lines (mid-line
+only when a single line is longer than a chunk). ``#`` lines inside code (shell comments) are not headings.
 
 Chunks are windows of the document's tokens. Chunk ``i`` covers tokens ``[s_i, e_i)`` with
 ``e_i - s_i <= chunk_size``; the next starts ``chunk_overlap`` tokens before the previous one ended
@@ -33,10 +38,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lakeprep.text.markdown import code_line_mask
+
 if TYPE_CHECKING:
     import tiktoken
 
-__all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "section_headings"]
+__all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "code_blocks", "section_headings"]
 
 _HEADING = re.compile(r"(?m)^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _LIST_MARKER = re.compile(r"[ \t]*(?:\d{1,3}|[A-Za-z])[.)]")  # "4." / "b)" at a line start is not a sentence end
@@ -79,11 +86,37 @@ def _token_byte_lengths(enc: "tiktoken.Encoding") -> np.ndarray:
     return lengths
 
 
-def section_headings(text: str) -> list[tuple[int, tuple[str, ...]]]:
-    """``(char position of the heading line, heading path in force from there)``, in text order."""
+def code_blocks(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` character spans of the fenced code blocks, from the opening fence line's first
+    character to the end of the closing fence line (its newline excluded)."""
+    if "```" not in text and "~~~" not in text:
+        return []
+    spans: list[tuple[int, int]] = []
+    pos, start = 0, -1
+    lines = text.split("\n")
+    for line, in_code in zip(lines, code_line_mask(lines)):
+        if in_code and start < 0:
+            start = pos
+        elif not in_code and start >= 0:
+            spans.append((start, pos - 1))
+            start = -1
+        pos += len(line) + 1
+    if start >= 0:
+        spans.append((start, len(text)))
+    return spans
+
+
+def section_headings(text: str, code: list[tuple[int, int]] | None = None) -> list[tuple[int, tuple[str, ...]]]:
+    """``(char position of the heading line, heading path in force from there)``, in text order; ``#``
+    lines inside fenced code blocks (``code``, found when not given) are not headings."""
     out: list[tuple[int, tuple[str, ...]]] = []
     stack: list[tuple[int, str]] = []
+    spans = code_blocks(text) if code is None else code
+    starts = [a for a, _ in spans]
     for m in _HEADING.finditer(text):
+        k = bisect.bisect_right(starts, m.start()) - 1
+        if k >= 0 and m.start() < spans[k][1]:
+            continue
         depth, title = len(m.group(1)), m.group(2).strip()
         while stack and stack[-1][0] >= depth:
             stack.pop()
@@ -93,7 +126,11 @@ def section_headings(text: str) -> list[tuple[int, tuple[str, ...]]]:
 
 
 def boundary_levels(
-    text: str, tokens: np.ndarray, enc: "tiktoken.Encoding", headings: list[tuple[int, tuple[str, ...]]] | None = None
+    text: str,
+    tokens: np.ndarray,
+    enc: "tiktoken.Encoding",
+    headings: list[tuple[int, tuple[str, ...]]] | None = None,
+    code: list[tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For token boundaries ``0..n``: their character offsets and levels (see the module docstring).
 
@@ -128,6 +165,7 @@ def boundary_levels(
 
     nl = np.flatnonzero(b == 0x0A)
     mark(nl + 1, 2)  # line starts
+    at_line_start = levels == 2
     if len(nl) > 1:  # paragraph starts: after a newline whose line is blank
         nonws = np.concatenate(([0], np.cumsum(~ws)))
         blank = nonws[nl[1:]] == nonws[nl[:-1] + 1]
@@ -144,7 +182,17 @@ def boundary_levels(
                     keep[i] = False
             punct = punct[keep]
         mark(punct, 2)
-    heads = section_headings(text) if headings is None else headings
+    spans = code_blocks(text) if code is None else code
+    heads = section_headings(text, spans) if headings is None else headings
+    if spans:  # inside code: line starts only, below prose; block edges as paragraphs
+        edges = np.array(spans, dtype=np.int64)
+        if char_of_byte is not None:
+            edges = np.searchsorted(char_of_byte, edges)
+        for a, z in edges:
+            lo, hi = np.searchsorted(byte_off, a, side="right"), np.searchsorted(byte_off, z, side="right")
+            levels[lo:hi] = np.where(at_line_start[lo:hi], 1, 0)
+        mark(edges[:, 0], 3)
+        mark(np.minimum(edges[:, 1] + 1, len(b)), 3)
     if heads:
         pos = np.array([p for p, _ in heads], dtype=np.int64)
         if char_of_byte is not None:  # character -> byte offsets
@@ -167,10 +215,14 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
         return []
     tokens = np.asarray(enc.encode_ordinary(text), dtype=np.int64)
     n = len(tokens)
-    headings = section_headings(text)
-    chars, levels = boundary_levels(text, tokens, enc, headings)
+    code = code_blocks(text)
+    headings = section_headings(text, code)
+    chars, levels = boundary_levels(text, tokens, enc, headings, code)
     heading_pos = [p for p, _ in headings]
     min_new = max(1, (chunk_size - chunk_overlap) // 2)
+    # token boundaries where each code block starts and ends (after its closing fence line)
+    blocks = [(int(np.searchsorted(chars, a)), int(np.searchsorted(chars, min(z + 1, len(text))))) for a, z in code]
+    block_starts = [b for b, _ in blocks]
 
     chunks: list[Chunk] = []
     start, new_from = 0, 0
@@ -185,6 +237,11 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
                 end = hi + int(np.argmax(levels[hi:] >= 0))
             else:
                 end = lo + int(len(window) - 1 - np.argmax(window[::-1] == best))
+            k = bisect.bisect_left(block_starts, end) - 1
+            if k >= 0 and end < blocks[k][1]:  # inside a code block: end before it if it then fits whole
+                bs, be = blocks[k]
+                if be - bs <= chunk_size - chunk_overlap and bs > start + chunk_overlap:
+                    end = bs
         piece = text[chars[start] : chars[end]]
         count = len(enc.encode_ordinary(piece))
         while count > chunk_size and end > start + 1:  # re-encoding alone can differ at the edges

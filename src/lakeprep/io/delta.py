@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from lakeprep.errors import SparkSetupError, TableNotFoundError
+from lakeprep.errors import SchemaOutdatedError, SparkSetupError, TableNotFoundError
 
 __all__ = [
     "HistoryEntry",
@@ -130,8 +130,17 @@ def create_table_if_missing(
     metadata: Mapping[str, Any],
     properties: Mapping[str, str] | None = None,
 ) -> bool:
-    """Create an empty Delta table at ``path`` (one commit carrying ``metadata``). True if created."""
+    """Create an empty Delta table at ``path`` (one commit carrying ``metadata``). True if created.
+
+    An existing table must have every column of ``schema``; else :class:`SchemaOutdatedError`."""
     if table_exists(spark, path):
+        have = set(spark.read.format("delta").load(path).columns)
+        missing = [f.name for f in schema.fields if f.name not in have]
+        if missing:
+            raise SchemaOutdatedError(
+                f"the Delta table at {path} lacks columns {missing}: it was written by an older lakeprep. "
+                "Rebuild this layer from its inputs into a new storage.root (or drop the table and run the build again)."
+            )
         return False
     props = {"delta.appendOnly": "false", **(properties or {})}
     tblprops = ", ".join(f"'{k}' = '{v}'" for k, v in props.items())

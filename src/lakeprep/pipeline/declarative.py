@@ -45,7 +45,7 @@ from pyspark.sql import functions as F
 from lakeprep.config import Config, RuleConfig, load_config
 from lakeprep.errors import ConfigError
 from lakeprep.io.landing import format_of, list_landing
-from lakeprep.pipeline.layers import LANDING_FILES, LANDING_PENDING, SPECS, STORED_SCHEMAS
+from lakeprep.pipeline.layers import LANDING_FILES, LANDING_PENDING, SPECS, STORED_SCHEMAS, config_properties
 from lakeprep.pipeline.spec import BuildContext, TableSpec, build_order
 from lakeprep.quality.rules import fail_on_rules, split_by_rules, with_rule_failures
 
@@ -280,7 +280,7 @@ def _define(api: PipelineApi, spark: SparkSession, spec: TableSpec, cfg: Config,
             out = out.unionByName(part().select(*columns))
         return out
 
-    api.table(name, query, comment=spec.comment, properties=spec.properties)
+    api.table(name, query, comment=spec.comment, properties={**spec.properties, **config_properties(spec.name, cfg)})
     return [*defined, name]
 
 

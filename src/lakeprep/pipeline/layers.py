@@ -38,6 +38,7 @@ from lakeprep.pipeline.spec import BuildContext, TableSpec
 from lakeprep.schemas import (
     BRONZE_DOCUMENTS,
     PARSED_FILE,
+    LANGUAGE_FIELDS,
     QUALITY_SIGNAL_FIELDS,
     QUARANTINE_BRONZE,
     QUARANTINE_GOLD,
@@ -66,7 +67,7 @@ any cluster of diameter <= 8; a larger one fails the table (``converged`` check)
 
 STORED_SCHEMAS = {name: schema for name, schema in TABLES.items() if not name.startswith("_lakeprep.")}
 """The schema of every table the specs store (lakeprep's own bookkeeping tables excluded)."""
-_SIGNALS = [f.name for f in QUALITY_SIGNAL_FIELDS]
+_SIGNALS = [f.name for f in (*QUALITY_SIGNAL_FIELDS, *LANGUAGE_FIELDS)]
 
 
 def empty_frame(like: DataFrame, table: str) -> DataFrame:
@@ -158,7 +159,11 @@ def _silver_scored(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildConte
         .select("doc_id", "source_path", "record_index", "record_id", "format", "text", "attributes", "ingest_ts", "ingest_run_id")
         .transform(normalize_texts(options=s.normalize))
         .transform(mask_pii(cfg=s.pii, key=pseudonym_key(s.pii)))
-        .transform(score_documents(thresholds=s.quality))
+        .transform(
+            score_documents(
+                thresholds=s.quality, language=s.language.enabled, keep_languages=s.language.keep, min_lang_score=s.language.min_score
+            )
+        )
     )
 
 
@@ -427,3 +432,13 @@ _SPECS = (
               comment="tokenized, packed fixed-length training sequences per split"),
 )
 SPECS: Mapping[str, TableSpec] = {s.name: s for s in _SPECS}
+
+
+QUALITY_PROFILE_PROPERTY = "lakeprep.quality.profile"
+
+
+def config_properties(table: str, cfg: Config) -> dict[str, str]:
+    """Table properties that record settings a reader needs to interpret ``table`` (e.g. the quality profile)."""
+    if table in ("silver.documents", "quarantine.silver"):
+        return {QUALITY_PROFILE_PROPERTY: cfg.silver.quality.profile}
+    return {}

@@ -47,7 +47,7 @@ from lakeprep.io.delta import (
 from lakeprep.logs import Progress, run_context
 from lakeprep.quality.rules import check_rules
 from lakeprep.pipeline._summary import reason_counts as reason_counts_of
-from lakeprep.pipeline.layers import SPECS, lsh_shape, survivors
+from lakeprep.pipeline.layers import SPECS, config_properties, lsh_shape, survivors
 from lakeprep.pipeline.spec import BuildContext
 from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUARANTINE_SILVER, SILVER_DOCUMENTS
 from lakeprep.pii.mask import pseudonym_key
@@ -130,6 +130,19 @@ def index_params(cfg: DedupConfig, normalize: Mapping[str, object]) -> dict[str,
     }
 
 
+def _record_properties(spark: SparkSession, path: str, wanted: Mapping[str, str], meta: Mapping[str, object]) -> None:
+    """Set the config-derived table properties (the quality profile) where the table holds other values.
+
+    Rows written under another profile stay as they are; the property says what the latest run used."""
+    current = table_properties(spark, path)
+    changed = {k: v for k, v in wanted.items() if current.get(k) != v}
+    if changed:
+        pairs = ", ".join(f"'{k}' = '{v}'" for k, v in sorted(changed.items()))
+        log.info("silver: table %s properties %s (were %s)", path, changed, {k: current.get(k) for k in changed})
+        with commit_metadata(spark, meta):
+            spark.sql(f"ALTER TABLE {quote_path(path)} SET TBLPROPERTIES ({pairs})")
+
+
 def build_silver(
     spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime, bronze_version: int | None = None
 ) -> SilverResult:
@@ -151,7 +164,8 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
     bronze = read_table(spark, paths[BRONZE], version=bronze_version, name=BRONZE)
     meta["inputs"] = {BRONZE: bronze_version}  # type: ignore[assignment]
     for name, schema in ((DOCUMENTS, SILVER_DOCUMENTS), (QUARANTINE, QUARANTINE_SILVER), (CLUSTERS, DEDUP_CLUSTERS)):
-        create_table_if_missing(spark, paths[name], schema, metadata={**meta, "table": name})
+        create_table_if_missing(spark, paths[name], schema, metadata={**meta, "table": name}, properties=config_properties(name, cfg))
+        _record_properties(spark, paths[name], config_properties(name, cfg), {**meta, "table": name})
     create_table_if_missing(
         spark,
         paths[INDEX],

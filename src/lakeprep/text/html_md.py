@@ -20,7 +20,9 @@ import html
 import re
 from functools import lru_cache
 
-__all__ = ["fence_state", "html_to_markdown"]
+from lakeprep.text.markdown import fence_state
+
+__all__ = ["html_to_markdown"]
 
 _DROP = ", ".join(
     [
@@ -87,22 +89,6 @@ def html_to_markdown(page: str) -> str:
     _doxygen(root)
     markdown = convert(root.html or "", _options()).content
     return _BLANK_RUNS.sub("\n\n", _join_soft_breaks(markdown)).strip()
-
-
-_FENCE = re.compile(r"\s{0,3}(`{3,}|~{3,})")
-
-
-def fence_state(fence: str, line: str) -> tuple[str, bool]:
-    """CommonMark fences: (the fence open after ``line``, whether ``line`` belongs to a code block).
-
-    A block opened by ```` ``` ```` closes only at a line of at least as many backticks and nothing else, so a
-    ``~~~~`` underline or a nested fence inside the code does not end it."""
-    m = _FENCE.match(line)
-    if not fence:
-        return (m.group(1), True) if m else ("", False)
-    if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip()[len(m.group(1)) :]:
-        return "", True
-    return fence, True
 
 
 _BLOCK_START = re.compile(r"\s|#|\||>|[-*+] |\d+[.)] |```|~~~")

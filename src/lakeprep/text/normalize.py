@@ -14,7 +14,8 @@ import textwrap
 import unicodedata
 from dataclasses import dataclass
 
-from lakeprep.text.html_md import fence_state, html_to_markdown
+from lakeprep.text.html_md import html_to_markdown
+from lakeprep.text.markdown import fence_state
 
 __all__ = ["NormalizeOptions", "html_to_text", "normalize_text", "normalize_document"]
 

@@ -3,22 +3,43 @@
 :func:`quality_signals` measures a normalized document; :func:`quality_reasons` compares the signals
 with thresholds and returns every rule the document breaks, as ``rule:value`` strings, so a rejected
 document can be audited (``quarantine.silver.reject_reasons``).
+
+Two named profiles (:data:`PROFILES`, ``silver.quality.profile``):
+
+- ``web``: Gopher/C4 thresholds, every signal measured on the whole text (what lakeprep always did).
+- ``docs``: for manuals, wikis and code-rich text. The prose signals (mean word length, symbol ratio,
+  alphabetic words, repeated lines and paragraphs, bullets, ellipses) are measured on the prose only:
+  fenced code blocks and inline code spans are left out, because SQL, shell and C are not bad prose. Code
+  gets its own signals (``code_fraction``, ``code_block_count``, ``max_code_line_length``) and one rule:
+  a code line longer than ``max_code_line_length`` (minified bundles, base64 blobs) rejects the page.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
-__all__ = ["QualitySignals", "QualityThresholds", "quality_reasons", "quality_signals"]
+from lakeprep.text.markdown import INLINE_CODE, code_line_mask
+
+__all__ = ["PROFILES", "QualitySignals", "QualityThresholds", "prose_of", "quality_reasons", "quality_signals"]
 
 _WORD = re.compile(r"\S+")
 _ALPHA = re.compile(r"[^\W\d_]")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u2023\u25e6\u2043\u2219]|\d+[.)])\s+")
 _ELLIPSIS = re.compile(r"(?:\.\.\.|\u2026)\s*$")
 _SYMBOLS = re.compile(r"#|\.\.\.|\u2026")
+_HASHTAG_OR_ELLIPSIS = re.compile(r"^\W*#[^\W\d_]|\.\.\.|\u2026")  # docs: #408 is an issue number, not a hashtag
 _HEADING = re.compile(r"(?m)^#{1,6}\s")
+# Markdown syntax and separators, not words: a lone symbol (| - * > : ◆), a heading marker, a table rule
+_MARKUP = re.compile(r"[^\w\s]|_|#{1,6}|[-:|]{2,}")
+# an identifier or code token written in prose: snake_case, camelCase, a::b, a->b, f(), #define, a.b.c()
+# a path or URL, a dotted name (os.path.join, www.example.org)
+_IDENTIFIER = re.compile(
+    r"[A-Za-z0-9]_[A-Za-z0-9]|[a-z][A-Z]|::|->|\w\(|^\W*#(?:define|include|if|ifn?def|endif|else|elif|undef|pragma)\b"
+    r"|://|^\W*[~.]?/\w|[a-z0-9_]\.[a-z_]"
+)
 
 
 @dataclass(frozen=True)
@@ -32,14 +53,23 @@ class QualitySignals:
     alpha_word_fraction: float  # words with at least one letter
     duplicate_line_fraction: float  # lines that repeat an earlier line
     duplicate_paragraph_fraction: float  # paragraphs that repeat an earlier paragraph
+    duplicate_line_char_fraction: float  # characters in lines that repeat an earlier line
+    duplicate_paragraph_char_fraction: float  # characters in paragraphs that repeat an earlier paragraph
     bullet_line_fraction: float  # lines starting with a bullet
     ellipsis_line_fraction: float  # lines ending with an ellipsis
+    prose_word_count: int  # words outside fenced code blocks and inline code spans
+    code_fraction: float  # non-blank characters in fenced code blocks and inline code spans
+    code_block_count: int  # fenced code blocks
+    max_code_line_length: int  # characters in the longest line of a fenced code block
 
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """Bounds a document must meet; defaults follow Gopher, loosened for short technical documents."""
+    """Bounds a document must meet; the defaults are the ``web`` profile (Gopher, loosened for short
+    technical documents). ``code_aware`` measures prose signals on the prose only (``docs``)."""
 
+    profile: str = "web"
+    code_aware: bool = False
     min_words: int = 20
     max_words: int = 100_000
     min_mean_word_length: float = 3.0
@@ -48,11 +78,20 @@ class QualityThresholds:
     min_alpha_word_fraction: float = 0.8
     max_duplicate_line_fraction: float = 0.3
     max_duplicate_paragraph_fraction: float = 0.3
+    max_duplicate_line_char_fraction: float = 1.0  # 1.0: no rule (web); Gopher uses 0.2
+    max_duplicate_paragraph_char_fraction: float = 1.0
     max_bullet_line_fraction: float = 0.9
     max_ellipsis_line_fraction: float = 0.3
+    max_code_line_length: int | None = None  # None: no rule on code lines
+    min_prose_words: int = 1  # prose ratios (word length, symbols, alpha words) are judged from this many prose words
 
     def __post_init__(self) -> None:
         from lakeprep.errors import ConfigError
+
+        if self.profile not in _PROFILE_NAMES:
+            raise ConfigError("silver.quality.profile", f"{self.profile!r} is not one of {list(_PROFILE_NAMES)}")
+        if self.max_code_line_length is not None and self.max_code_line_length < 1:
+            raise ConfigError("silver.quality.max_code_line_length", f"must be >= 1 (or null for no limit), got {self.max_code_line_length}")
 
         if not 0 <= self.min_words <= self.max_words:
             raise ConfigError("silver.quality.min_words", f"need 0 <= min_words <= max_words, got {self.min_words}, {self.max_words}")
@@ -63,6 +102,19 @@ class QualityThresholds:
                 raise ConfigError(f"silver.quality.{f.name}", f"must be between 0 and 1, got {getattr(self, f.name)}")
 
 
+    @classmethod
+    def from_profile(cls, profile: str = "web", **overrides: Any) -> "QualityThresholds":
+        """The named profile's thresholds with ``overrides`` on top (how ``silver.quality`` is read)."""
+        if profile not in PROFILES:
+            from lakeprep.errors import ConfigError
+
+            raise ConfigError("silver.quality.profile", f"{profile!r} is not one of {list(PROFILES)}")
+        return replace(PROFILES[profile], **overrides)
+
+
+_PROFILE_NAMES = ("web", "docs")
+
+
 def _dup_fraction(items: list[str]) -> float:
     if not items:
         return 0.0
@@ -71,45 +123,107 @@ def _dup_fraction(items: list[str]) -> float:
     return repeats / len(items)
 
 
-def quality_signals(text: str) -> QualitySignals:
+def _dup_char_fraction(items: list[str]) -> float:
+    """Characters in items that repeat an earlier item, over all characters (Gopher's char-weighted form)."""
+    total = sum(len(x) for x in items)
+    if not total:
+        return 0.0
+    return sum(len(x) * (n - 1) for x, n in Counter(items).items()) / total
+
+
+_PREPROCESSOR = re.compile(r"[ \t|]*#[ \t]*(?:define|include|undef|if|ifn?def|elif|else|endif|pragma)\b")
+
+
+def _split_code(text: str) -> tuple[str, list[str], int]:
+    """``(prose, code lines, fenced blocks)``: prose without fenced blocks, inline code spans and C
+    preprocessor lines (API references list ``#define NAME value`` outside code blocks)."""
+    lines = text.split("\n")
+    mask = [c or bool(_PREPROCESSOR.match(line)) for c, line in zip(code_line_mask(lines), lines)]
+    prose_lines: list[str] = []
+    code_lines: list[str] = []
+    blocks = 0
+    was_code = False
+    for line, is_code in zip(lines, mask):
+        if is_code:
+            blocks += not was_code
+            code_lines.append(line)
+        else:
+            prose_lines.append(line)
+        was_code = is_code
+    return INLINE_CODE.sub(" ", "\n".join(prose_lines)), code_lines, blocks
+
+
+def _prose_words(prose: str) -> list[str]:
+    """Words of prose, leaving out Markdown syntax tokens and identifiers (they are code written inline)."""
+    return [w for w in _WORD.findall(prose) if not _MARKUP.fullmatch(w) and not _IDENTIFIER.search(w)]
+
+
+def prose_of(text: str) -> str:
+    """``text`` without its fenced code blocks and inline code spans."""
+    return _split_code(text)[0]
+
+
+def quality_signals(text: str, *, code_aware: bool = False) -> QualitySignals:
+    """Measure ``text``; with ``code_aware`` the prose signals leave fenced and inline code out.
+
+    ``word_count`` and ``char_count`` always count the whole text (they bound the document's size)."""
+    prose, code_lines, blocks = _split_code(text)
+    body = [line for line in code_lines if not line.lstrip().startswith(("```", "~~~"))]
+    nonblank = len(text) - text.count(" ") - text.count("\n") - text.count("\t")
+    prose_nonblank = len(prose) - prose.count(" ") - prose.count("\n") - prose.count("\t")
     words = _WORD.findall(text)
     n_words = len(words)
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    measured = prose if code_aware else text
+    mwords = _prose_words(measured) if code_aware else words
+    n_m = len(mwords)
+    lines = [line.strip() for line in measured.split("\n") if line.strip()]
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", measured) if p.strip()]
     n_lines = len(lines)
     return QualitySignals(
         char_count=len(text),
         word_count=n_words,
-        mean_word_length=(sum(len(w) for w in words) / n_words) if n_words else 0.0,
+        mean_word_length=(sum(len(w) for w in mwords) / n_m) if n_m else 0.0,
         # Markdown heading markers (kept from HTML structure) are not symbols.
-        symbol_word_ratio=(len(_SYMBOLS.findall(_HEADING.sub("", text))) / n_words) if n_words else 0.0,
-        alpha_word_fraction=(sum(1 for w in words if _ALPHA.search(w)) / n_words) if n_words else 0.0,
+        symbol_word_ratio=(
+            (sum(1 for w in mwords if _HASHTAG_OR_ELLIPSIS.search(w)) if code_aware else len(_SYMBOLS.findall(_HEADING.sub("", measured)))) / n_m
+            if n_m
+            else 0.0
+        ),
+        alpha_word_fraction=(sum(1 for w in mwords if _ALPHA.search(w)) / n_m) if n_m else 0.0,
         duplicate_line_fraction=_dup_fraction(lines),
         duplicate_paragraph_fraction=_dup_fraction(paragraphs),
+        duplicate_line_char_fraction=_dup_char_fraction(lines),
+        duplicate_paragraph_char_fraction=_dup_char_fraction(paragraphs),
         bullet_line_fraction=(sum(1 for line in lines if _BULLET.match(line)) / n_lines) if n_lines else 0.0,
         ellipsis_line_fraction=(sum(1 for line in lines if _ELLIPSIS.search(line)) / n_lines) if n_lines else 0.0,
+        prose_word_count=len(mwords) if code_aware else len(_prose_words(prose)),
+        code_fraction=(1.0 - prose_nonblank / nonblank) if nonblank else 0.0,
+        code_block_count=blocks,
+        max_code_line_length=max((len(line) for line in body), default=0),
     )
 
 
 def quality_reasons(s: QualitySignals, t: QualityThresholds) -> list[str]:
     """Every rule ``s`` breaks, e.g. ``["too_few_words:12<20"]``; empty when the document passes."""
+    measured = s.prose_word_count if t.code_aware else s.word_count  # words the prose ratios were taken over
+    judged = measured >= max(t.min_prose_words, 1)
     checks = [
         (s.word_count < t.min_words, f"too_few_words:{s.word_count}<{t.min_words}"),
         (s.word_count > t.max_words, f"too_many_words:{s.word_count}>{t.max_words}"),
         (
-            s.word_count > 0 and s.mean_word_length < t.min_mean_word_length,
+            judged and s.mean_word_length < t.min_mean_word_length,
             f"mean_word_length_low:{s.mean_word_length:.2f}<{t.min_mean_word_length}",
         ),
         (
-            s.mean_word_length > t.max_mean_word_length,
+            judged and s.mean_word_length > t.max_mean_word_length,
             f"mean_word_length_high:{s.mean_word_length:.2f}>{t.max_mean_word_length}",
         ),
         (
-            s.symbol_word_ratio > t.max_symbol_word_ratio,
+            judged and s.symbol_word_ratio > t.max_symbol_word_ratio,
             f"symbol_ratio_high:{s.symbol_word_ratio:.3f}>{t.max_symbol_word_ratio}",
         ),
         (
-            s.word_count > 0 and s.alpha_word_fraction < t.min_alpha_word_fraction,
+            judged and s.alpha_word_fraction < t.min_alpha_word_fraction,
             f"alpha_fraction_low:{s.alpha_word_fraction:.3f}<{t.min_alpha_word_fraction}",
         ),
         (
@@ -121,6 +235,14 @@ def quality_reasons(s: QualitySignals, t: QualityThresholds) -> list[str]:
             f"duplicate_paragraphs:{s.duplicate_paragraph_fraction:.3f}>{t.max_duplicate_paragraph_fraction}",
         ),
         (
+            s.duplicate_line_char_fraction > t.max_duplicate_line_char_fraction,
+            f"duplicate_line_chars:{s.duplicate_line_char_fraction:.3f}>{t.max_duplicate_line_char_fraction}",
+        ),
+        (
+            s.duplicate_paragraph_char_fraction > t.max_duplicate_paragraph_char_fraction,
+            f"duplicate_paragraph_chars:{s.duplicate_paragraph_char_fraction:.3f}>{t.max_duplicate_paragraph_char_fraction}",
+        ),
+        (
             s.bullet_line_fraction > t.max_bullet_line_fraction,
             f"bullet_lines:{s.bullet_line_fraction:.3f}>{t.max_bullet_line_fraction}",
         ),
@@ -128,8 +250,32 @@ def quality_reasons(s: QualitySignals, t: QualityThresholds) -> list[str]:
             s.ellipsis_line_fraction > t.max_ellipsis_line_fraction,
             f"ellipsis_lines:{s.ellipsis_line_fraction:.3f}>{t.max_ellipsis_line_fraction}",
         ),
+        (
+            t.max_code_line_length is not None and s.max_code_line_length > t.max_code_line_length,
+            f"code_line_too_long:{s.max_code_line_length}>{t.max_code_line_length}",
+        ),
     ]
     return [reason for broken, reason in checks if broken]
 
 
 SIGNAL_NAMES: tuple[str, ...] = tuple(f.name for f in fields(QualitySignals))
+
+PROFILES: dict[str, QualityThresholds] = {
+    "web": QualityThresholds(),
+    # measured on five Debian documentation corpora (benchmarks/extract.py): see the README
+    "docs": QualityThresholds(
+        profile="docs",
+        code_aware=True,
+        min_words=5,
+        max_words=1_000_000,  # single-page manuals (texinfo, asciidoc) run past 100,000 words
+        min_prose_words=30,
+        max_mean_word_length=12.0,
+        max_duplicate_line_fraction=1.0,  # index and reference pages repeat short lines; judged by characters
+        max_duplicate_paragraph_fraction=1.0,
+        max_duplicate_line_char_fraction=0.5,
+        max_duplicate_paragraph_char_fraction=0.5,
+        max_bullet_line_fraction=1.0,  # lists are how manuals are written
+        max_code_line_length=2000,
+    ),
+}
+"""The named threshold sets ``silver.quality.profile`` starts from."""

@@ -8,7 +8,7 @@ pass through unchanged.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import astuple
 
 import pandas as pd
@@ -16,9 +16,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
-from lakeprep.schemas import QUALITY_SIGNAL_FIELDS, without
+from lakeprep.schemas import LANGUAGE_FIELDS, QUALITY_SIGNAL_FIELDS, without
+from lakeprep.text.lang import UNDETERMINED, language_of
 from lakeprep.text.normalize import NormalizeOptions, normalize_document
-from lakeprep.text.quality import QualityThresholds, quality_reasons, quality_signals
+from lakeprep.text.quality import QualityThresholds, prose_of, quality_reasons, quality_signals
 
 __all__ = ["normalize_texts", "score_documents"]
 
@@ -26,7 +27,7 @@ __all__ = ["normalize_texts", "score_documents"]
 _SCORE = StructType(
     [
         StructField("content_hash", StringType(), True),
-        *[StructField(f.name, f.dataType, True) for f in QUALITY_SIGNAL_FIELDS],
+        *[StructField(f.name, f.dataType, True) for f in (*QUALITY_SIGNAL_FIELDS, *LANGUAGE_FIELDS)],
         StructField("quality_reasons", ArrayType(StringType(), True), True),
     ]
 )
@@ -45,22 +46,31 @@ def normalize_texts(*, options: NormalizeOptions) -> Callable[[DataFrame], DataF
     return transform
 
 
-def score_documents(*, thresholds: QualityThresholds) -> Callable[[DataFrame], DataFrame]:
-    """Add ``content_hash`` (sha256 of ``text``), the quality signals, and ``quality_reasons``.
+def score_documents(
+    *, thresholds: QualityThresholds, language: bool = True, keep_languages: Sequence[str] = (), min_lang_score: float = 0.0
+) -> Callable[[DataFrame], DataFrame]:
+    """Add ``content_hash`` (sha256 of ``text``), the quality signals, ``lang``/``lang_score`` and
+    ``quality_reasons``, in one pass over the Arrow batches.
 
-    ``quality_reasons`` is empty for a document that passes; an empty text gets ``empty_after_normalize``.
+    ``quality_reasons`` is empty for a document that passes; an empty text gets ``empty_after_normalize``;
+    with ``keep_languages`` a document in another language gets ``lang:<code>``. Without ``language`` the
+    columns hold ``und`` and 0.
     """
     names = _SCORE.fieldNames()
+    keep = frozenset(keep_languages)
 
     @F.pandas_udf(_SCORE)  # type: ignore[call-overload]
     def _score(texts: pd.Series) -> pd.DataFrame:
         rows = []
         for text in texts:
-            signals = quality_signals(text)
+            signals = quality_signals(text, code_aware=thresholds.code_aware)
             reasons = quality_reasons(signals, thresholds)
             if not text:
                 reasons = ["empty_after_normalize", *reasons]
-            rows.append((hashlib.sha256(text.encode("utf-8")).hexdigest(), *astuple(signals), reasons))
+            lang, score = language_of(prose_of(text), min_score=min_lang_score) if language else (UNDETERMINED, 0.0)
+            if keep and lang not in keep:
+                reasons.append(f"lang:{lang}")
+            rows.append((hashlib.sha256(text.encode("utf-8")).hexdigest(), *astuple(signals), lang, score, reasons))
         return pd.DataFrame(rows, columns=names)
 
     def transform(df: DataFrame) -> DataFrame:

@@ -1,0 +1,93 @@
+"""Quality profiles (web / docs, code-aware signals) and language identification (no Spark)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lakeprep.config import config_from_mapping
+from lakeprep.errors import ConfigError
+from lakeprep.text.lang import UNDETERMINED, language_of, model_languages
+from lakeprep.text.quality import PROFILES, QualityThresholds, prose_of, quality_reasons, quality_signals
+
+PROSE = (
+    "A configuration file tells the server where its data lives and how many connections it accepts. "
+    "Change one value at a time, restart the service, and read the log to see whether the change took effect."
+)
+# a reference page: little prose, a long SQL synopsis and a C listing, identifiers written inline
+MANUAL = (
+    "# CREATE ROLE\n\n## Synopsis\n\n```\nCREATE ROLE name [ [ WITH ] option [ ... ] ]\n  | SUPERUSER | NOSUPERUSER\n"
+    "  | CONNECTION LIMIT connlimit\n  | VALID UNTIL 'timestamp'\n```\n\n## Description\n\n" + PROSE + "\n\n"
+    "Call `pg_create_role()` or set `rolconnlimit` to -1; see src/backend/commands/user.c and pg_authid.rolname.\n\n"
+    "## Example\n\n```c\n#include <stdio.h>\nint main(void) {\n    for (int i = 0; i < 10; i++) { printf(\"%d\\n\", i); }\n"
+    "    return 0;\n}\n```\n"
+)
+
+
+def test_web_profile_is_the_old_default_and_measures_the_whole_text() -> None:
+    assert PROFILES["web"] == QualityThresholds()
+    web = quality_signals(MANUAL)
+    assert quality_reasons(web, PROFILES["web"])  # code counts as prose there: rejected
+    assert web.code_block_count == 2 and 0.3 < web.code_fraction < 0.8
+
+
+def test_docs_profile_measures_prose_without_code_and_keeps_the_manual_page() -> None:
+    docs = quality_signals(MANUAL, code_aware=True)
+    assert quality_reasons(docs, PROFILES["docs"]) == []
+    assert docs.alpha_word_fraction > 0.95  # SQL brackets, C braces and identifiers are not prose
+    assert "CREATE ROLE name" not in prose_of(MANUAL) and "pg_create_role" not in prose_of(MANUAL)
+    assert docs.max_code_line_length == len('    for (int i = 0; i < 10; i++) { printf("%d\\n", i); }')
+    assert docs.word_count == quality_signals(MANUAL).word_count  # size bounds count everything
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("!!! ??? $$$ %%% &&& ((( ))) *** +++ ,,,, " * 5, "alpha_fraction_low"),  # symbols are not Markdown syntax
+        ("# Title\n\n```\n" + "x" * 3000 + "\n```\n" + PROSE, "code_line_too_long"),  # minified / base64 blob
+        ("\n".join([PROSE] * 4), "duplicate_line_chars"),
+        ("# Stub page", "too_few_words"),
+    ],
+)
+def test_docs_profile_still_rejects_junk(text: str, code: str) -> None:
+    reasons = quality_reasons(quality_signals(text, code_aware=True), PROFILES["docs"])
+    assert code in [r.split(":")[0] for r in reasons], reasons
+
+
+def test_profile_is_chosen_in_config_and_keys_override_it() -> None:
+    cfg = config_from_mapping({"silver": {"quality": {"profile": "docs", "min_words": 50}}})
+    q = cfg.silver.quality
+    assert q.profile == "docs" and q.code_aware and q.min_words == 50 and q.max_code_line_length == 2000
+    assert config_from_mapping({}).silver.quality == PROFILES["web"]
+    with pytest.raises(ConfigError, match="silver.quality.profile"):
+        config_from_mapping({"silver": {"quality": {"profile": "books"}}})
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The quick brown fox jumps over the lazy dog while the farmer watches from the porch.", "en"),
+        ("Le renard brun rapide saute par-dessus le chien paresseux pendant que le fermier regarde.", "fr"),
+        ("Der schnelle braune Fuchs springt über den faulen Hund, während der Bauer zuschaut.", "de"),
+        ("El rápido zorro marrón salta sobre el perro perezoso mientras el granjero mira.", "es"),
+        ("Быстрая коричневая лиса перепрыгивает через ленивую собаку, пока фермер смотрит.", "ru"),
+        ("素早い茶色の狐が怠け者の犬を飛び越え、農夫がそれを見ている。", "ja"),
+    ],
+)
+def test_language_of_known_sentences(text: str, lang: str) -> None:
+    code, score = language_of(text)
+    assert code == lang and 0.5 < score <= 1.0
+
+
+def test_language_of_text_without_letters_or_below_threshold_is_undetermined() -> None:
+    assert language_of("1234 5678 -- ++ 42") == (UNDETERMINED, 0.0)
+    code, score = language_of("ok", min_score=0.999)
+    assert code == UNDETERMINED and score < 0.999
+    assert {"en", "de", "zh", "ja", "ceb"} <= model_languages() and len(model_languages()) == 176
+
+
+def test_language_keep_list_is_validated() -> None:
+    assert config_from_mapping({"silver": {"language": {"keep": ["en", "und"]}}}).silver.language.keep == ("en", "und")
+    with pytest.raises(ConfigError, match="silver.language.keep"):
+        config_from_mapping({"silver": {"language": {"keep": ["english"]}}})
+    with pytest.raises(ConfigError, match="silver.language.keep"):
+        config_from_mapping({"silver": {"language": {"enabled": False, "keep": ["en"]}}})
