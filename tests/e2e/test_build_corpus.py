@@ -54,12 +54,12 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
         tmp_path,
     )
     assert submit.returncode == 0, submit.stderr[-3000:]
-    assert "bronze run e2e-run-1: 14 files seen in landing" in submit.stdout
-    assert "ingested:    10 files -> 13 documents" in submit.stdout
+    assert "bronze run e2e-run-1: 18 files seen in landing" in submit.stdout
+    assert "ingested:    14 files -> 17 documents" in submit.stdout
     assert "quarantined: 4 files" in submit.stdout
-    assert "silver run e2e-run-1: 13 new bronze documents" in submit.stdout
-    assert "kept:            10 (silver.documents v1)" in submit.stdout
-    assert "gold run e2e-run-1: 10 documents" in submit.stdout
+    assert "silver run e2e-run-1: 17 new bronze documents" in submit.stdout
+    assert "kept:            13 (silver.documents v1)" in submit.stdout
+    assert "gold run e2e-run-1: 13 documents" in submit.stdout
     assert "(gold.chunks v1)" in submit.stdout and "MDS:" in submit.stdout
     # spark-submit merges the driver's stderr into stdout; its --master wins over the config's
     assert "lakeprep.session: spark session: master=local[2]" in submit.stdout
@@ -69,7 +69,7 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
     rows = [line.split() for line in history.stdout.splitlines()[2:]]
     assert [r[0] for r in rows] == ["0", "1"]
     assert rows[0][3:7] == ["CREATE", "TABLE", "e2e-run-1", "0"]
-    assert rows[1][3:7] == ["MERGE", "e2e-run-1", "13", "inserted=13"]
+    assert rows[1][3:7] == ["MERGE", "e2e-run-1", "17", "inserted=17"]
 
     manifest = json.loads((tmp_path / "lake" / "mds" / "manifest.json").read_text())
     assert manifest["run_id"] == "e2e-run-1" and manifest["seq_len"] == 64

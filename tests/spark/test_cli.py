@@ -24,13 +24,13 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
 
     assert main(["build", "--config", str(conf), "-q"]) == 0
     out = capsys.readouterr().out
-    assert "14 files seen in landing" in out and "quarantined: 4 files" in out and "empty_file: 1" in out
-    assert "exact duplicates: 1" in out and "near duplicates:  1" in out and "kept:            10" in out
+    assert "18 files seen in landing" in out and "quarantined: 4 files" in out and "empty_file: 1" in out
+    assert "exact duplicates: 1" in out and "near duplicates:  1" in out and "kept:            13" in out
     run_id = out.split("bronze run ", 1)[1].split(":", 1)[0]
 
     assert main(["build", "--config", str(conf), "-q"]) == 0
     second = capsys.readouterr().out
-    assert "14 already accounted for, 0 new, 0 changed" in second
+    assert "18 already accounted for, 0 new, 0 changed" in second
 
     assert main(["history", "bronze", "--config", str(conf), "-q"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -38,8 +38,8 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
     assert lines[1].split()[:5] == ["version", "timestamp", "(UTC)", "operation", "run"]
     rows = [line.split() for line in lines[2:]]
     assert [r[0] for r in rows] == ["0", "1"]  # the no-op rerun made no commit
-    assert rows[1][3] == "MERGE" and rows[1][4] == run_id and rows[1][5] == "13"
-    assert "inserted=13" in lines[3]
+    assert rows[1][3] == "MERGE" and rows[1][4] == run_id and rows[1][5] == "17"
+    assert "inserted=17" in lines[3]
 
     assert main(["history", "quarantine", "--config", str(conf), "-q"]) == 0
     assert run_id in capsys.readouterr().out

@@ -117,14 +117,14 @@ def test_sample_build_writes_gold_tables_and_mds(spark: SparkSession, sample_bui
     g = result.gold
     silver = table(spark, cfg, "silver.documents")
     chunks = table(spark, cfg, "gold.chunks")
-    assert g.documents == silver.count() == 10
+    assert g.documents == silver.count() == 13
     assert g.chunks_total == chunks.count() == g.chunks_inserted > 10
     assert chunks.select("chunk_id").distinct().count() == chunks.count()
     assert chunks.where(F.col("token_count") > 64).count() == 0
     # every silver document is chunked, offsets point into the silver text, one split per document
     joined = chunks.join(silver.select("doc_id", F.col("text").alias("doc_text")), on="doc_id")
     assert joined.where(F.expr("substring(doc_text, char_start + 1, char_end - char_start)") != F.col("text")).count() == 0
-    assert chunks.select("doc_id").distinct().count() == 10
+    assert chunks.select("doc_id").distinct().count() == 13
     assert chunks.groupBy("doc_id").agg(F.countDistinct("split").alias("n")).where("n > 1").count() == 0
     props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(cfg.storage.table_path('gold.chunks'))}").collect()}
     assert props["delta.enableChangeDataFeed"] == "true"

@@ -43,19 +43,25 @@ def test_sample_corpus_through_silver(spark: SparkSession, sample_landing: Path,
     cfg = make_config(sample_landing, tmp_path / "lake")
     result = run_build(spark, cfg)
     s = result.silver
-    assert (s.documents_new, s.quality_rejected, s.exact_duplicates, s.near_duplicates, s.documents_kept) == (13, 1, 1, 1, 10)
-    assert s.reject_reasons == {"too_few_words": 1} and s.near_cluster_sizes == {2: 1}
+    assert (s.documents_new, s.quality_rejected, s.exact_duplicates, s.near_duplicates, s.documents_kept) == (17, 2, 1, 1, 13)
+    assert s.reject_reasons == {"too_few_words": 1, "alpha_fraction_low": 1} and s.near_cluster_sizes == {2: 1}
 
     docs = table(spark, cfg, "silver.documents")
-    assert docs.count() == 10 and docs.select("content_hash").distinct().count() == 10
+    assert docs.count() == 13 and docs.select("content_hash").distinct().count() == 13
     html = docs.where(F.col("format") == "html").where(F.col("source_path").endswith("spark-intro.html")).first()
     assert html["text"].startswith("# What Apache Spark is for\n\n") and "<p>" not in html["text"]
     assert html["word_count"] > 20 and html["silver_run_id"] == result.run_id
 
     q = table(spark, cfg, "quarantine.silver")
     assert "text" not in q.columns  # raw text never leaves bronze through the quarantine
-    row = q.first()
-    assert row["reject_reasons"] == ["too_few_words:18<20"] and row["source_path"].endswith("faq.jsonl")
+    row = q.where(F.col("source_path").endswith("faq.jsonl")).first()
+    assert row["reject_reasons"] == ["too_few_words:18<20"]
+    # a code-rich manual page: the web profile measures its shell example as prose and rejects it
+    manual = q.where(F.col("source_path").endswith("texinfo-config.html")).first()
+    assert [r.split(":")[0] for r in manual["reject_reasons"]] == ["alpha_fraction_low"]
+    assert manual["code_block_count"] == 1 and manual["lang"] == "en"
+    langs = {r["lang"] for r in docs.select("lang").distinct().collect()}
+    assert langs == {"en"}
 
     clusters = {r["doc_id"]: r for r in table(spark, cfg, "silver.dedup_clusters").collect()}
     original, copy = _doc_id(spark, cfg, sample_landing / "articles/minhash.md"), _doc_id(spark, cfg, sample_landing / "articles/minhash-copy.md")

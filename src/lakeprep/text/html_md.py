@@ -32,7 +32,7 @@ _DROP = ", ".join(
         # DocBook (xsltproc), Sphinx, Doxygen, texinfo, mdBook, common site chrome
         ".navheader", ".navfooter", "div.toc", ".list-of-tables", ".list-of-figures", ".list-of-examples",
         ".related", ".sphinxsidebar", ".sphinxsidebarwrapper", ".headerlink", ".footer", "div.header-bar",
-        "#top", "#nav-path", ".navpath", "#side-nav", "#nav-tree", ".nav-panel", "#titlearea", "#MSearchBox", "div.summary",
+        ".copiable-link", "#top", "#nav-path", ".navpath", "#side-nav", "#nav-tree", ".nav-panel", "#titlearea", "#MSearchBox", "div.summary",
         "div.dynheader", "div.dyncontent",
         "#MSearchSelectWindow", "#MSearchResultsWindow", ".linenos", "td.linenos", ".copybtn",
         "#sidebar", ".sidebar", "#menu-bar", ".menu-bar", ".nav-chapters", ".nav-wrapper", ".breadcrumb",
