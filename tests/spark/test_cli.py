@@ -46,8 +46,8 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
 
     assert main(["status", "--config", str(conf), "-q"]) == 0
     status = capsys.readouterr().out
-    assert any(line.split()[:3] == ["bronze.documents", "1", "13"] for line in status.splitlines())
-    assert any(line.split()[:3] == ["silver.documents", "1", "10"] for line in status.splitlines())
+    assert any(line.split()[:3] == ["bronze.documents", "1", "17"] for line in status.splitlines())
+    assert any(line.split()[:3] == ["silver.documents", "1", "13"] for line in status.splitlines())
 
     assert main(["history", "clusters", "--config", str(conf), "-q"]) == 0
     assert "silver.dedup_clusters" in capsys.readouterr().out
