@@ -228,13 +228,19 @@ def merge_rows(
     keys: tuple[str, ...],
     columns: list[str],
     metadata: Mapping[str, Any],
+    insert_only: bool = False,
 ) -> int | None:
     """One MERGE commit: upsert ``upserts`` by ``keys`` and delete rows whose keys are in ``deletes``.
+
+    ``insert_only`` (append-only tables such as quarantines): rows whose keys are already there are left
+    as they are, so writing the same rows twice adds nothing.
 
     Returns the new version, or None when there was nothing to do (no empty commit is made).
     Runs through Spark SQL (``MERGE INTO``) so it also works over Spark Connect.
     """
     parts = []
+    if upserts is not None and insert_only:  # only rows not there yet: no empty commit when all are
+        upserts = upserts.select(*columns).join(read_table(spark, path).select(*keys), on=list(keys), how="left_anti")
     if upserts is not None:
         parts.append(upserts.select(*columns).withColumn("_op", F.lit("upsert")))
     if deletes is not None:
@@ -252,12 +258,13 @@ def merge_rows(
     sets = ", ".join(f"t.`{c}` = s.`{c}`" for c in columns)
     cols = ", ".join(f"`{c}`" for c in columns)
     vals = ", ".join(f"s.`{c}`" for c in columns)
+    matched = "" if insert_only else f"WHEN MATCHED AND s._op = 'delete' THEN DELETE WHEN MATCHED THEN UPDATE SET {sets} "
+    if insert_only and deletes is not None:
+        raise ValueError("an insert-only merge deletes nothing")
     try:
         with commit_metadata(spark, metadata):
             spark.sql(
-                f"MERGE INTO {quote_path(path)} t USING {view} s ON {on} "
-                "WHEN MATCHED AND s._op = 'delete' THEN DELETE "
-                f"WHEN MATCHED THEN UPDATE SET {sets} "
+                f"MERGE INTO {quote_path(path)} t USING {view} s ON {on} {matched}"
                 f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({cols}) VALUES ({vals})"
             )
     finally:

@@ -31,9 +31,7 @@ from lakeprep.config import Config
 from lakeprep.logs import run_context
 from lakeprep.quality.rules import check_rules
 from lakeprep.io.delta import (
-    commit_metadata,
     create_table_if_missing,
-    latest_version,
     merge_rows,
     read_table,
     session_conf,
@@ -218,8 +216,10 @@ def _merge_documents(
     )
 
 
-def _append_quarantine(spark: SparkSession, rejects: DataFrame, path: str, *, metadata: Mapping[str, str]) -> int:
-    """One append commit with every rejected file of this run."""
-    with commit_metadata(spark, metadata):
-        rejects.write.format("delta").mode("append").save(path)
-    return latest_version(spark, path)
+def _append_quarantine(spark: SparkSession, rejects: DataFrame, path: str, *, metadata: Mapping[str, str]) -> int | None:
+    """One insert-only MERGE with every rejected file of this run, keyed by path, size and modification
+    time: a file rejected again (a rerun after a crash) adds nothing."""
+    return merge_rows(
+        spark, path, upserts=rejects, deletes=None, keys=SPECS[QUARANTINE_TABLE].keys,
+        columns=QUARANTINE_BRONZE.fieldNames(), metadata=metadata, insert_only=True,
+    )

@@ -248,10 +248,13 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         )
         if v is not None:
             versions[CLUSTERS] = v
-        if n_rejected:
-            with commit_metadata(spark, {**meta, "table": QUARANTINE}):
-                q_rows.write.format("delta").mode("append").save(paths[QUARANTINE])
-            versions[QUARANTINE] = latest_version(spark, paths[QUARANTINE])
+        if n_rejected:  # insert-only by (doc_id, reasons): a rerun after a crash adds nothing
+            v = merge_rows(
+                spark, paths[QUARANTINE], upserts=q_rows, deletes=None, keys=SPECS[QUARANTINE].keys,
+                columns=QUARANTINE_SILVER.fieldNames(), metadata={**meta, "table": QUARANTINE}, insert_only=True,
+            )
+            if v is not None:
+                versions[QUARANTINE] = v
         v = merge_rows(
             spark, paths[DOCUMENTS], upserts=kept.select(*SILVER_DOCUMENTS.fieldNames()), deletes=gone,
             keys=SPECS[DOCUMENTS].keys, columns=SILVER_DOCUMENTS.fieldNames(), metadata={**meta, "table": DOCUMENTS},
