@@ -42,17 +42,19 @@ def _parser() -> argparse.ArgumentParser:
         help="override one config key, e.g. --set bronze.max_file_bytes=1024 (repeatable)",
     )
     common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    writes = argparse.ArgumentParser(add_help=False)  # commands that hold the lake while they write
+    writes.add_argument("--wait", action="store_true", help="if another run holds the lake, wait for it instead of exiting 2")
 
     p = argparse.ArgumentParser(prog="lakeprep", description="Raw documents -> Delta medallion -> LLM training data.")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", parents=[common], help="ingest new landing files and build every layer")
+    sub.add_parser("build", parents=[common, writes], help="ingest new landing files and build every layer")
     sub.add_parser("status", parents=[common], help="tables, their latest versions and row counts")
     h = sub.add_parser("history", parents=[common], help="Delta versions of a table with run ids and row counts")
     h.add_argument("table", help=f"table name or alias ({', '.join(f'{k}={v}' for k, v in TABLE_ALIASES.items())})")
     h.add_argument("--limit", type=int, default=20, help="newest N versions (default: %(default)s)")
     t = sub.add_parser("tag", parents=[common], help="create or list tags (named sets of published table versions)")
     tsub = t.add_subparsers(dest="tag_command", required=True)
-    tc = tsub.add_parser("create", parents=[common], help="tag the published version of every table and the MDS manifest")
+    tc = tsub.add_parser("create", parents=[common, writes], help="tag the published version of every table and the MDS manifest")
     tc.add_argument("name")
     tc.add_argument("--note", default=None)
     tsub.add_parser("list", parents=[common], help="tags, oldest first, with their versions")
@@ -61,13 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diff", parents=[common], help="documents added/removed per table between two tags")
     d.add_argument("a")
     d.add_argument("b")
-    r = sub.add_parser("rebuild", parents=[common], help="rebuild gold and MDS from a tag's silver versions")
+    r = sub.add_parser("rebuild", parents=[common, writes], help="rebuild gold and MDS from a tag's silver versions")
     r.add_argument("--from-tag", required=True, dest="from_tag")
-    v = sub.add_parser("vacuum", parents=[common], help="remove old files, never those a live tag needs")
+    v = sub.add_parser("vacuum", parents=[common, writes], help="remove old files, never those a live tag needs")
     v.add_argument("--retain-hours", type=int, default=None, help="default: the shortest safe retention")
     v.add_argument("--force", action="store_true", help="vacuum even files live tags need (they stop working)")
     v.add_argument("--dry-run", action="store_true")
-    f = sub.add_parser("forget", parents=[common], help="delete documents from every layer (right to be forgotten)")
+    f = sub.add_parser("forget", parents=[common, writes], help="delete documents from every layer (right to be forgotten)")
     f.add_argument("--source", action="append", default=[], metavar="PATH_GLOB", help="source path glob (repeatable)")
     f.add_argument("--doc-id", action="append", default=[], dest="doc_ids", metavar="ID", help="document id (repeatable)")
     f.add_argument("--reason", default="right to be forgotten request")
@@ -84,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(logging.WARNING if args.quiet else logging.INFO)
+    from lakeprep.io.claim import exit_on_sigterm
+
+    exit_on_sigterm()  # a terminated build releases its claim on the lake
     try:
         if args.command == "pipelines":  # the lakeprep config is named in the pipeline spec
             return _cmd_pipelines(args)
@@ -108,7 +113,7 @@ def _cmd_build(cfg: Config, args: argparse.Namespace) -> int:
     from lakeprep.session import get_spark
 
     spark = get_spark(cfg.spark)
-    result = run_build(spark, cfg)
+    result = run_build(spark, cfg, wait=args.wait)
     print(result.summary())
     return 0
 
@@ -158,12 +163,15 @@ def _spark(cfg: Config):  # type: ignore[no-untyped-def]
 
 def _cmd_tag(cfg: Config, args: argparse.Namespace) -> int:
     from lakeprep.export.mds import read_manifest
+    from lakeprep.io.claim import claim_lake
     from lakeprep.io.tags import create_tag, list_tags
     from lakeprep.pipeline.batch import new_run_id
 
     spark = _spark(cfg)
     if args.tag_command == "create":
-        tag = create_tag(spark, cfg, args.name, run_id=new_run_id(), note=args.note, mds_manifest=read_manifest(cfg.mds_path))
+        run_id = new_run_id()
+        with claim_lake(spark, cfg, run_id=run_id, command="tag", wait=args.wait):
+            tag = create_tag(spark, cfg, args.name, run_id=run_id, note=args.note, mds_manifest=read_manifest(cfg.mds_path))
         print(f"tag {tag.name}: " + ", ".join(f"{t} v{v}" for t, v in sorted(tag.tables.items())))
         return 0
     tags = list_tags(spark, cfg)
@@ -214,7 +222,7 @@ def _cmd_rebuild(cfg: Config, args: argparse.Namespace) -> int:
     from lakeprep.pipeline.batch import rebuild_gold
 
     spark = _spark(cfg)
-    result = rebuild_gold(spark, cfg, tag=get_tag(spark, cfg, args.from_tag))
+    result = rebuild_gold(spark, cfg, tag=get_tag(spark, cfg, args.from_tag), wait=args.wait)
     print(result.summary())
     return 0
 
@@ -222,7 +230,7 @@ def _cmd_rebuild(cfg: Config, args: argparse.Namespace) -> int:
 def _cmd_vacuum(cfg: Config, args: argparse.Namespace) -> int:
     from lakeprep.pipeline.ops import vacuum
 
-    rows = vacuum(_spark(cfg), cfg, retain_hours=args.retain_hours, force=args.force, dry_run=args.dry_run)
+    rows = vacuum(_spark(cfg), cfg, retain_hours=args.retain_hours, force=args.force, dry_run=args.dry_run, wait=args.wait)
     print(f"{'table':<28} {'keeps from':>10} {'safe h':>7} {'used h':>7}  protected by")
     for r in rows:
         print(
@@ -235,7 +243,7 @@ def _cmd_vacuum(cfg: Config, args: argparse.Namespace) -> int:
 def _cmd_forget(cfg: Config, args: argparse.Namespace) -> int:
     from lakeprep.pipeline.ops import forget
 
-    result = forget(_spark(cfg), cfg, sources=args.source, doc_ids=args.doc_ids, reason=args.reason)
+    result = forget(_spark(cfg), cfg, sources=args.source, doc_ids=args.doc_ids, reason=args.reason, wait=args.wait)
     print(f"forget {result.request_id}: {len(result.doc_ids)} documents")
     for t, n in sorted(result.deleted.items()):
         print(f"  {t:<28} {n:>6} rows deleted (v{result.versions[t]})")

@@ -66,12 +66,19 @@ class RunConfig:
 
     name: str = "lakeprep"
     seed: int = 42
+    heartbeat_seconds: float = 30.0  # a running build refreshes its claim on the lake this often
+    stale_after_seconds: float = 600.0  # a claim without a heartbeat for this long is taken over
+    wait_poll_seconds: float = 10.0  # with --wait: how often to look whether the lake is free
 
     def __post_init__(self) -> None:
         if not _RUN_NAME.match(self.name):
             raise ConfigError("run.name", f"{self.name!r} must match {_RUN_NAME.pattern}")
         if self.seed < 0:
             raise ConfigError("run.seed", f"must be >= 0, got {self.seed}")
+        if not 0 < self.heartbeat_seconds * 3 <= self.stale_after_seconds:
+            raise ConfigError("run.stale_after_seconds", "must be at least 3 x run.heartbeat_seconds (and both > 0)")
+        if self.wait_poll_seconds <= 0:
+            raise ConfigError("run.wait_poll_seconds", f"must be > 0, got {self.wait_poll_seconds}")
 
 
 @dataclass(frozen=True)

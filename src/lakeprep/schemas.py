@@ -238,6 +238,21 @@ TAGS = StructType(
     ]
 )
 
+# Runs that claimed the lake (one writer at a time; lakeprep.io.claim): the live claim is state = running.
+RUNS = StructType(
+    [
+        StructField("run_id", StringType(), False),
+        StructField("command", StringType(), False),  # build | rebuild | forget | vacuum | tag
+        StructField("host", StringType(), False),
+        StructField("pid", IntegerType(), False),
+        StructField("started_ts", TimestampType(), False),
+        StructField("heartbeat_ts", TimestampType(), False),
+        StructField("ended_ts", TimestampType(), True),
+        StructField("state", StringType(), False),  # running | succeeded | failed | interrupted
+        StructField("message", StringType(), True),  # the error of a failed run, who took over an interrupted one
+    ]
+)
+
 # Right-to-be-forgotten requests, for audit: what was asked, what was deleted where, which tags were revoked.
 FORGET_REQUESTS = StructType(
     [

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from lakeprep.config import Config
 from lakeprep.io.delta import latest_version, read_table, table_exists
-from lakeprep.io.tags import publish
+from lakeprep.io.tags import publish, published_versions
 from lakeprep.quality.gx import GateFailedError, GateResult, run_gate
 
 __all__ = ["LAYER_TABLES", "gate_and_publish", "gate_parameters", "layer_frames"]
@@ -87,10 +87,18 @@ def layer_frames(spark: SparkSession, cfg: Config, layer: str, versions: dict[st
 
 
 def gate_and_publish(spark: SparkSession, cfg: Config, layer: str, *, run_id: str) -> GateResult:
-    """Gate the newest versions of ``layer``'s tables; publish them if the gate passes, else raise."""
+    """Gate the newest versions of ``layer``'s tables; publish them if the gate passes, else raise.
+
+    When every table is already at its published version (nothing was written since), nothing is gated or
+    written: the result says ``up_to_date``. Versions an interrupted run committed but did not publish are
+    newer than the published ones, so they are gated and published here."""
     versions = {
         t: latest_version(spark, cfg.storage.table_path(t)) for t in LAYER_TABLES[layer] if table_exists(spark, cfg.storage.table_path(t))
     }
+    published = published_versions(spark, cfg)
+    if versions and all(published.get(t) == v for t, v in versions.items()):
+        log.info("%s is up to date (published %s)", layer, versions)
+        return GateResult(layer, True, 0, up_to_date=True)
     if cfg.gates.enabled:
         result = run_gate(
             layer,

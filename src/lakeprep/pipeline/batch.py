@@ -20,7 +20,8 @@ from pyspark.sql import SparkSession
 
 from lakeprep.config import Config
 from lakeprep.export.mds import MdsResult, read_manifest
-from lakeprep.io.tags import Tag, create_tag, published_versions
+from lakeprep.io.claim import claim_lake
+from lakeprep.io.tags import Tag, create_tag, list_tags, published_versions
 from lakeprep.logs import run_context
 from lakeprep.pipeline.audit import gate_and_publish
 from lakeprep.pipeline.bronze import BronzeResult, ingest_bronze
@@ -58,9 +59,11 @@ class BuildResult:
         else:
             lines.append("MDS: up to date" if self.gold else "MDS: not exported")
         for g in self.gates:
-            lines.append(f"gate {g.layer}: {'passed' if g.success else 'FAILED'} ({g.checked} expectations, {g.seconds:.1f}s)")
+            lines.append(g.report().splitlines()[0])
         if self.tag is not None:
             lines.append(f"tag {self.tag.name}: " + ", ".join(f"{t} v{v}" for t, v in sorted(self.tag.tables.items())))
+        else:
+            lines.append("up to date: nothing changed since the last build tag (no data table version, no tag written)")
         lines.append(f"build {self.run_id} finished in {self.seconds:.1f}s")
         return "\n".join(lines)
 
@@ -81,13 +84,27 @@ def _gold_and_export(
     return gold, gate, mds
 
 
-def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None) -> BuildResult:
-    """Build every layer once, in dependency order, gating and publishing each (see the module docstring)."""
+def _changed_since_last_build_tag(spark: SparkSession, cfg: Config, manifest: dict | None) -> bool:
+    """Whether the published versions or the MDS export differ from the newest build tag's (a build that
+    changed nothing writes no tag; one after an interrupted run that published but did not tag does)."""
+    builds = [t for t in list_tags(spark, cfg, include_revoked=False) if t.kind == "build"]
+    if not builds:
+        return True
+    last = builds[-1]
+    same_mds = (last.mds_manifest or {}).get("source") == (manifest or {}).get("source")
+    return dict(last.tables) != published_versions(spark, cfg) or not same_mds
+
+
+def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wait: bool = False) -> BuildResult:
+    """Build every layer once, in dependency order, gating and publishing each (see the module docstring).
+
+    The build holds the lake (:func:`~lakeprep.io.claim.claim_lake`): another writer makes it raise
+    :class:`~lakeprep.io.claim.LakeBusyError`, or wait with ``wait``."""
     started_at = datetime.now(timezone.utc)
     run_id = run_id or new_run_id(started_at)
     t0 = time.monotonic()
     tag_name = f"build-{run_id}"
-    with run_context(run_id):
+    with run_context(run_id), claim_lake(spark, cfg, run_id=run_id, command="build", wait=wait):
         log.info("build %s started (config %s, landing %s)", run_id, cfg.fingerprint(), cfg.bronze.landing_path)
         bronze = ingest_bronze(spark, cfg, run_id=run_id, started_at=started_at)
         gates = [gate_and_publish(spark, cfg, "bronze", run_id=run_id)]
@@ -101,18 +118,22 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None) ->
             tag_name=tag_name,
         )
         gates.append(gate)
-        tag = create_tag(spark, cfg, tag_name, run_id=run_id, kind="build", mds_manifest=read_manifest(cfg.mds_path))
+        manifest = read_manifest(cfg.mds_path)
+        tag = None
+        if _changed_since_last_build_tag(spark, cfg, manifest):
+            tag = create_tag(spark, cfg, tag_name, run_id=run_id, kind="build", mds_manifest=manifest)
         result = BuildResult(run_id, bronze, silver, gold, time.monotonic() - t0, gates, mds, tag)
-        write_report(spark, cfg, tag=tag, result=result)
+        if tag is not None:
+            write_report(spark, cfg, tag=tag, result=result)
         log.info("build %s finished in %.1fs (tag %s)", run_id, result.seconds, tag_name)
     return result
 
 
-def rebuild_gold(spark: SparkSession, cfg: Config, *, tag: Tag, run_id: str | None = None) -> BuildResult:
+def rebuild_gold(spark: SparkSession, cfg: Config, *, tag: Tag, run_id: str | None = None, wait: bool = False) -> BuildResult:
     """Rebuild gold and the MDS export from the silver versions a tag names (same config + seed: same bytes)."""
     run_id = run_id or new_run_id()
     t0 = time.monotonic()
-    with run_context(run_id):
+    with run_context(run_id), claim_lake(spark, cfg, run_id=run_id, command="rebuild", wait=wait):
         log.info("rebuild %s from tag %s (silver.documents v%s)", run_id, tag.name, tag.tables.get("silver.documents"))
         gold, gate, mds = _gold_and_export(
             spark, cfg, run_id=run_id, silver_version=tag.tables["silver.documents"],

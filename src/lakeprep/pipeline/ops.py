@@ -36,6 +36,7 @@ from lakeprep.io.delta import (
     session_conf,
     table_exists,
 )
+from lakeprep.io.claim import claim_lake
 from lakeprep.io.tags import get_tag, list_tags, published_versions, revoke_tags
 from lakeprep.schemas import FORGET_REQUESTS, QUARANTINE_BRONZE
 
@@ -113,14 +114,20 @@ class VacuumRow:
 
 
 def vacuum(
-    spark: SparkSession, cfg: Config, *, retain_hours: int | None = None, force: bool = False, dry_run: bool = False
+    spark: SparkSession, cfg: Config, *, retain_hours: int | None = None, force: bool = False, dry_run: bool = False, wait: bool = False
 ) -> list[VacuumRow]:
     """VACUUM every table, keeping the files of every version a live tag or a publication still needs.
 
     The safe retention of a table is the age of the commit of its oldest protected version (rounded up,
     plus one hour). A shorter ``retain_hours`` raises :class:`LakeprepError` naming the tags it would
-    break, unless ``force``.
+    break, unless ``force``. Holds the lake while it runs (:func:`~lakeprep.io.claim.claim_lake`).
     """
+    run_id = f"vacuum-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    with claim_lake(spark, cfg, run_id=run_id, command="vacuum", wait=wait):
+        return _vacuum(spark, cfg, retain_hours=retain_hours, force=force, dry_run=dry_run)
+
+
+def _vacuum(spark: SparkSession, cfg: Config, *, retain_hours: int | None, force: bool, dry_run: bool) -> list[VacuumRow]:
     from lakeprep.schemas import TABLES
 
     tags = list_tags(spark, cfg, include_revoked=False)
@@ -189,15 +196,28 @@ def _glob_regex(globs: Sequence[str]) -> str:
 
 
 def forget(
-    spark: SparkSession, cfg: Config, *, sources: Sequence[str] = (), doc_ids: Sequence[str] = (), reason: str, request_id: str | None = None
+    spark: SparkSession,
+    cfg: Config,
+    *,
+    sources: Sequence[str] = (),
+    doc_ids: Sequence[str] = (),
+    reason: str,
+    request_id: str | None = None,
+    wait: bool = False,
 ) -> ForgetResult:
-    """Delete documents (by source path glob or doc id) from every layer; see the module docstring."""
+    """Delete documents (by source path glob or doc id) from every layer; see the module docstring.
+    Holds the lake while it runs (:func:`~lakeprep.io.claim.claim_lake`)."""
+    request_id = request_id or f"forget-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    with claim_lake(spark, cfg, run_id=request_id, command="forget", wait=wait):
+        return _forget(spark, cfg, sources=sources, doc_ids=doc_ids, reason=reason, request_id=request_id)
+
+
+def _forget(spark: SparkSession, cfg: Config, *, sources: Sequence[str], doc_ids: Sequence[str], reason: str, request_id: str) -> ForgetResult:
     from lakeprep.pipeline.batch import _gold_and_export  # the same gold + MDS path a build takes
     from lakeprep.pipeline.audit import gate_and_publish
 
     if not sources and not doc_ids:
         raise LakeprepError("forget needs --source GLOB or --doc-id ID")
-    request_id = request_id or f"forget-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     bronze_path = cfg.storage.table_path("bronze.documents")
     bronze = read_table(spark, bronze_path, name="bronze.documents")
     cond = F.lit(False)

@@ -41,8 +41,11 @@ class GateResult:
     failures: list[str] = field(default_factory=list)  # readable lines, one per failed expectation
     results_path: str | None = None
     seconds: float = 0.0
+    up_to_date: bool = False  # nothing new to gate: every table of the layer is at its published version
 
     def report(self) -> str:
+        if self.up_to_date:
+            return f"gate {self.layer}: up to date (nothing new since the last publication)"
         head = f"gate {self.layer}: {'passed' if self.success else 'FAILED'} ({self.checked} expectations, {self.seconds:.1f}s)"
         return "\n".join([head, *[f"  - {f}" for f in self.failures], *([f"  results: {self.results_path}"] if self.results_path else [])])
 
