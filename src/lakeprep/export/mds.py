@@ -30,6 +30,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lakeprep.faults import commit_point
 from lakeprep.errors import LakeprepError
 
 __all__ = ["MANIFEST", "MdsResult", "SEQUENCE_COLUMNS", "CHUNK_COLUMNS", "export_mds", "read_manifest"]
@@ -142,7 +143,10 @@ def export_mds(
     staging = out.parent / f"{out.name}.staging-{run_id}"
     old = out.parent / f"{out.name}.old-{run_id}"
     comp = None if compression == "none" else compression
-    shutil.rmtree(staging, ignore_errors=True)
+    # leftovers of an interrupted export (the caller holds the lake, so no other export is running)
+    for leftover in [*out.parent.glob(f"{out.name}.staging-*"), *out.parent.glob(f"{out.name}.old-*")]:
+        log.warning("removing %s, left by an interrupted MDS export", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         datasets: dict[str, tuple[DataFrame, Mapping[str, str]]] = {
@@ -175,9 +179,12 @@ def export_mds(
                 "samples": samples, "shards": shards}
         (staging / MANIFEST).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         # swap: the previous export moves aside, the staged one takes its name, the old one is removed
+        commit_point("before", "mds")
         if out.exists():
             os.replace(out, old)
+            commit_point("between", "mds")
         os.replace(staging, out)
+        commit_point("after", "mds")
         shutil.rmtree(old, ignore_errors=True)
     except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)

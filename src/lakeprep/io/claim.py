@@ -148,11 +148,13 @@ def _try_claim(spark: SparkSession, cfg: Config, run_id: str, command: str) -> b
     return mine
 
 
-def _update(spark: SparkSession, cfg: Config, run_id: str, where: str, sets: str, *, attempts: int = 5) -> None:
+def _update(
+    spark: SparkSession, cfg: Config, run_id: str, where: str, sets: str, *, attempts: int = 5, operation: str = "claim_update"
+) -> None:
     """An UPDATE of ``_lakeprep.runs``, retried on commit conflicts (other runs' claims race with it)."""
     for attempt in range(attempts):
         try:
-            with commit_metadata(spark, {"run_id": run_id, "table": RUNS_TABLE, "operation": "claim_update"}):
+            with commit_metadata(spark, {"run_id": run_id, "table": RUNS_TABLE, "operation": operation}):
                 spark.sql(f"UPDATE {quote_path(_path(cfg))} SET {sets} WHERE {where}")
             return
         except Exception as exc:  # noqa: BLE001
@@ -170,7 +172,10 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(self.cfg.run.heartbeat_seconds):
             try:
-                _update(self.spark, self.cfg, self.run_id, f"run_id = {_sql_str(self.run_id)}", "heartbeat_ts = current_timestamp()")
+                _update(
+                    self.spark, self.cfg, self.run_id, f"run_id = {_sql_str(self.run_id)}", "heartbeat_ts = current_timestamp()",
+                    operation="heartbeat",
+                )
             except Exception as exc:  # noqa: BLE001 - a missed beat is logged; the claim goes stale only after many
                 log.warning("heartbeat of run %s failed: %s", self.run_id, str(exc).splitlines()[0][:200])
 

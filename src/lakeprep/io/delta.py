@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from lakeprep.faults import commit_point
 from lakeprep.errors import SchemaOutdatedError, SparkSetupError, TableNotFoundError
 
 __all__ = [
@@ -116,10 +117,17 @@ def session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[N
 
 @contextlib.contextmanager
 def commit_metadata(spark: SparkSession, metadata: Mapping[str, Any]) -> Iterator[str]:
-    """Within the block, every Delta commit of this session records ``metadata`` (JSON) as userMetadata."""
+    """Within the block, every Delta commit of this session records ``metadata`` (JSON) as userMetadata.
+
+    The block is a commit point for crash tests (:mod:`lakeprep.faults`), named by ``metadata["table"]``."""
     blob = json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"))
+    table = str(metadata.get("table", "?")) if metadata.get("operation") != "heartbeat" else ""
+    if table:
+        commit_point("before", table)
     with session_conf(spark, {_USER_METADATA: blob}):
         yield blob
+    if table:
+        commit_point("after", table)
 
 
 def create_table_if_missing(
