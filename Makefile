@@ -15,7 +15,7 @@ export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
 
-.PHONY: setup run sdp test test-fast bench clean distclean
+.PHONY: setup run sdp test test-faults test-fast bench clean distclean
 
 setup: $(STAMP)
 
@@ -42,6 +42,10 @@ sdp: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# every commit point of a build killed and recovered (slow: a build and a half per point; `make test` kills at every fourth)
+test-faults: $(STAMP)
+	LAKEPREP_FAULT_POINTS=all $(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)

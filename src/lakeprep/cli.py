@@ -119,19 +119,43 @@ def _cmd_build(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def _cmd_status(cfg: Config, args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from lakeprep.io.claim import recent_runs, stale_claim
     from lakeprep.io.delta import history, table_exists
+    from lakeprep.io.tags import published_versions
     from lakeprep.schemas import TABLES
     from lakeprep.session import get_spark
 
     spark = get_spark(cfg.spark)
-    print(f"{'table':<22} {'version':>7} {'rows':>10}  last run")
+    published = published_versions(spark, cfg)
+    print(f"{'table':<26} {'version':>7} {'published':>9} {'rows':>10}  last run")
+    unpublished = []
     for name in TABLES:
         path = cfg.storage.table_path(name)
         if not table_exists(spark, path):
-            print(f"{name:<22} {'-':>7} {'-':>10}  (not built yet)")
+            print(f"{name:<26} {'-':>7} {'-':>9} {'-':>10}  (not built yet)")
             continue
         last = history(spark, path, name=name)[-1]
-        print(f"{name:<22} {last.version:>7} {last.rows if last.rows is not None else '-':>10}  {last.run_id or '-'}")
+        pub = published.get(name)
+        if pub is not None and pub != last.version:
+            unpublished.append(f"{name} v{pub + 1}..v{last.version}")
+        print(
+            f"{name:<26} {last.version:>7} {_v(pub):>9} {last.rows if last.rows is not None else '-':>10}  {last.run_id or '-'}"
+        )
+    runs = recent_runs(spark, cfg, limit=5)
+    if runs:
+        print("\nruns (newest first):")
+        now = datetime.now(timezone.utc)
+        for r in runs:
+            state = r.state
+            if state == "running" and stale_claim(r, cfg, now):
+                state = "interrupted (claim not released; the next run takes over)"
+            ended = f", ended {r.ended:%Y-%m-%d %H:%M:%S}" if r.ended else ""
+            print(f"  {r.run_id:<40} {r.command:<8} {state}{ended}" + (f"  ({r.message})" if r.message else ""))
+    if unpublished:
+        print("\nnot published (written by a run that failed a gate or was interrupted; the next build gates them): "
+              + ", ".join(unpublished))
     return 0
 
 

@@ -123,8 +123,7 @@ def test_every_commit_point_recovers_to_the_uninterrupted_lake(
 ) -> None:
     points, ref_conf = reference
     expected = _snapshot(spark, load_config(ref_conf))
-    layers = {p.split(":", 1)[1].split(".")[0] for p in points}
-    assert {"bronze", "silver", "gold", "_lakeprep"} <= layers, points
+    assert all(any(layer in p for p in points) for layer in ("bronze", "silver", "gold", "_lakeprep")), points
     failures = []
     for i, point in enumerate(points):
         conf = _config(tmp_path, landing, f"lake{i}")

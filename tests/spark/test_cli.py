@@ -46,8 +46,11 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
 
     assert main(["status", "--config", str(conf), "-q"]) == 0
     status = capsys.readouterr().out
-    assert any(line.split()[:3] == ["bronze.documents", "1", "17"] for line in status.splitlines())
-    assert any(line.split()[:3] == ["silver.documents", "1", "13"] for line in status.splitlines())
+    assert any(line.split()[:4] == ["bronze.documents", "1", "v1", "17"] for line in status.splitlines())
+    assert any(line.split()[:4] == ["silver.documents", "1", "v1", "13"] for line in status.splitlines())
+    runs = status.split("runs (newest first):", 1)[1].splitlines()
+    assert run_id in runs[2] and "build" in runs[2] and "succeeded" in runs[2]  # the second build is newest
+    assert "not published" not in status
 
     assert main(["history", "clusters", "--config", str(conf), "-q"]) == 0
     assert "silver.dedup_clusters" in capsys.readouterr().out

@@ -38,7 +38,7 @@ from lakeprep.errors import LakeprepError
 from lakeprep.io.delta import commit_metadata, create_table_if_missing, quote_path, read_table, table_exists
 from lakeprep.schemas import RUNS
 
-__all__ = ["RUNS_TABLE", "LakeBusyError", "RunRow", "claim_lake", "exit_on_sigterm", "recent_runs"]
+__all__ = ["RUNS_TABLE", "LakeBusyError", "RunRow", "claim_lake", "exit_on_sigterm", "recent_runs", "stale_claim"]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,11 @@ def _stale(row: RunRow, stale_after: float, now: datetime) -> bool:
     return (now - row.heartbeat.replace(tzinfo=timezone.utc)).total_seconds() > stale_after
 
 
+def stale_claim(row: RunRow, cfg: Config, now: datetime) -> bool:
+    """Whether a ``running`` row is a claim the next run may take over."""
+    return _stale(row, cfg.run.stale_after_seconds, now)
+
+
 def _live_holder(spark: SparkSession, cfg: Config, now: datetime) -> RunRow | None:
     for row in recent_runs(spark, cfg, limit=50):
         if row.state == "running" and not _stale(row, cfg.run.stale_after_seconds, now):
@@ -164,18 +169,30 @@ def _update(
 
 
 class _Heartbeat(threading.Thread):
+    """Refreshes the claim. Commit metadata is a session setting, so the beats run in a session of their own
+    (classic Spark: ``newSession()``, same context, separate SQL conf); where there is none (Spark Connect)
+    they commit without touching the setting, so they never relabel the build's own commits."""
+
     def __init__(self, spark: SparkSession, cfg: Config, run_id: str) -> None:
         super().__init__(name=f"lakeprep-heartbeat-{run_id}", daemon=True)
-        self.spark, self.cfg, self.run_id = spark, cfg, run_id
+        try:
+            self.spark, self.own_session = spark.newSession(), True
+        except Exception:  # noqa: BLE001 - Spark Connect has no newSession
+            self.spark, self.own_session = spark, False
+        self.cfg, self.run_id = cfg, run_id
         self.stopped = threading.Event()
+
+    def beat(self) -> None:
+        sets, where = "heartbeat_ts = current_timestamp()", f"run_id = {_sql_str(self.run_id)}"
+        if self.own_session:
+            _update(self.spark, self.cfg, self.run_id, where, sets, operation="heartbeat")
+        else:
+            self.spark.sql(f"UPDATE {quote_path(_path(self.cfg))} SET {sets} WHERE {where}")
 
     def run(self) -> None:
         while not self.stopped.wait(self.cfg.run.heartbeat_seconds):
             try:
-                _update(
-                    self.spark, self.cfg, self.run_id, f"run_id = {_sql_str(self.run_id)}", "heartbeat_ts = current_timestamp()",
-                    operation="heartbeat",
-                )
+                self.beat()
             except Exception as exc:  # noqa: BLE001 - a missed beat is logged; the claim goes stale only after many
                 log.warning("heartbeat of run %s failed: %s", self.run_id, str(exc).splitlines()[0][:200])
 
