@@ -23,7 +23,7 @@ from typing import Any
 
 from lakeprep.text.markdown import INLINE_CODE, code_line_mask
 
-__all__ = ["PROFILES", "QualitySignals", "QualityThresholds", "prose_of", "quality_reasons", "quality_signals"]
+__all__ = ["PROFILES", "QualitySignals", "QualityThresholds", "prose_of", "quality_reasons", "quality_signals", "signals_and_prose"]
 
 _WORD = re.compile(r"\S+")
 _ALPHA = re.compile(r"[^\W\d_]")
@@ -167,6 +167,11 @@ def quality_signals(text: str, *, code_aware: bool = False) -> QualitySignals:
     """Measure ``text``; with ``code_aware`` the prose signals leave fenced and inline code out.
 
     ``word_count`` and ``char_count`` always count the whole text (they bound the document's size)."""
+    return signals_and_prose(text, code_aware=code_aware)[0]
+
+
+def signals_and_prose(text: str, *, code_aware: bool = False) -> tuple[QualitySignals, str]:
+    """:func:`quality_signals` and :func:`prose_of` from one pass over the lines (silver needs both)."""
     prose, code_lines, blocks = _split_code(text)
     body = [line for line in code_lines if not line.lstrip().startswith(("```", "~~~"))]
     nonblank = len(text) - text.count(" ") - text.count("\n") - text.count("\t")
@@ -179,7 +184,7 @@ def quality_signals(text: str, *, code_aware: bool = False) -> QualitySignals:
     lines = [line.strip() for line in measured.split("\n") if line.strip()]
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", measured) if p.strip()]
     n_lines = len(lines)
-    return QualitySignals(
+    signals = QualitySignals(
         char_count=len(text),
         word_count=n_words,
         mean_word_length=(sum(len(w) for w in mwords) / n_m) if n_m else 0.0,
@@ -201,6 +206,7 @@ def quality_signals(text: str, *, code_aware: bool = False) -> QualitySignals:
         code_block_count=blocks,
         max_code_line_length=max((len(line) for line in body), default=0),
     )
+    return signals, prose
 
 
 def quality_reasons(s: QualitySignals, t: QualityThresholds) -> list[str]:

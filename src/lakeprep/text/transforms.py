@@ -19,7 +19,7 @@ from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 from lakeprep.schemas import LANGUAGE_FIELDS, QUALITY_SIGNAL_FIELDS, without
 from lakeprep.text.lang import UNDETERMINED, language_of
 from lakeprep.text.normalize import NormalizeOptions, normalize_document
-from lakeprep.text.quality import QualityThresholds, prose_of, quality_reasons, quality_signals
+from lakeprep.text.quality import QualityThresholds, quality_reasons, signals_and_prose
 
 __all__ = ["normalize_texts", "score_documents"]
 
@@ -63,11 +63,11 @@ def score_documents(
     def _score(texts: pd.Series) -> pd.DataFrame:
         rows = []
         for text in texts:
-            signals = quality_signals(text, code_aware=thresholds.code_aware)
+            signals, prose = signals_and_prose(text, code_aware=thresholds.code_aware)
             reasons = quality_reasons(signals, thresholds)
             if not text:
                 reasons = ["empty_after_normalize", *reasons]
-            lang, score = language_of(prose_of(text), min_score=min_lang_score) if language else (UNDETERMINED, 0.0)
+            lang, score = language_of(prose, min_score=min_lang_score) if language else (UNDETERMINED, 0.0)
             if keep and lang not in keep:
                 reasons.append(f"lang:{lang}")
             rows.append((hashlib.sha256(text.encode("utf-8")).hexdigest(), *astuple(signals), lang, score, reasons))
