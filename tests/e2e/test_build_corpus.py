@@ -69,7 +69,7 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
     rows = [line.split() for line in history.stdout.splitlines()[2:]]
     assert [r[0] for r in rows] == ["0", "1"]
     assert rows[0][3:7] == ["CREATE", "TABLE", "e2e-run-1", "0"]
-    assert rows[1][3:7] == ["MERGE", "e2e-run-1", "17", "inserted=17"]
+    assert rows[1][3:7] == ["WRITE", "e2e-run-1", "17", "written=17"]  # the first rows are appended
 
     manifest = json.loads((tmp_path / "lake" / "mds" / "manifest.json").read_text())
     assert manifest["run_id"] == "e2e-run-1" and manifest["seq_len"] == 64

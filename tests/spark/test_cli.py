@@ -38,8 +38,8 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
     assert lines[1].split()[:5] == ["version", "timestamp", "(UTC)", "operation", "run"]
     rows = [line.split() for line in lines[2:]]
     assert [r[0] for r in rows] == ["0", "1"]  # the no-op rerun made no commit
-    assert rows[1][3] == "MERGE" and rows[1][4] == run_id and rows[1][5] == "17"
-    assert "inserted=17" in lines[3]
+    assert rows[1][3] == "WRITE" and rows[1][4] == run_id and rows[1][5] == "17"  # first rows: appended
+    assert "written=17" in lines[3]
 
     assert main(["history", "quarantine", "--config", str(conf), "-q"]) == 0
     assert run_id in capsys.readouterr().out

@@ -123,6 +123,23 @@ def _write_parts(
     return [r.asDict() for r in written]
 
 
+def _merge_index(part_indexes: list[Path], out_dir: Path) -> dict[str, Any]:
+    """Join the parts' ``index.json`` files into ``out_dir/index.json`` (each shard's files prefixed with its
+    part folder), as ``streaming.base.util.merge_index`` writes it, without importing ``streaming`` (and
+    torch) on the driver. Returns the merged index."""
+    shards: list[dict[str, Any]] = []
+    for index_path in part_indexes:
+        for shard in json.loads(index_path.read_text(encoding="utf-8"))["shards"]:
+            for key in ("raw_data", "zip_data", "raw_meta", "zip_meta"):
+                if shard.get(key):
+                    shard[key]["basename"] = os.path.join(index_path.parent.name, shard[key]["basename"])
+            shards.append(shard)
+    merged = {"version": 2, "shards": shards}
+    with open(out_dir / "index.json", "w", encoding="utf-8") as fh:
+        json.dump(merged, fh)
+    return merged
+
+
 def export_mds(
     spark: SparkSession,
     sequences: DataFrame,
@@ -136,8 +153,6 @@ def export_mds(
     run_id: str,
 ) -> MdsResult:
     """Write ``sequences`` (``split, seq_index, tokens``) and optionally ``chunks`` to ``output`` (see module doc)."""
-    from streaming.base.util import merge_index
-
     t0 = time.monotonic()
     out = Path(output)
     staging = out.parent / f"{out.name}.staging-{run_id}"
@@ -165,12 +180,7 @@ def export_mds(
             for split in sorted({p["split"] for p in parts}):
                 mine = sorted((p for p in parts if p["split"] == split), key=lambda p: p["part"])
                 split_dir = root / split
-                logging.disable(logging.WARNING)  # merge_index warns about its temporary folder on the root logger
-                try:
-                    merge_index([str(split_dir / f"part-{p['part']:05d}" / "index.json") for p in mine], str(split_dir))
-                finally:
-                    logging.disable(logging.NOTSET)
-                index = json.loads((split_dir / "index.json").read_text())
+                index = _merge_index([split_dir / f"part-{p['part']:05d}" / "index.json" for p in mine], split_dir)
                 label = f"{sub}/{split}" if sub else split
                 samples[label] = sum(int(p["samples"]) for p in mine)
                 shards[label] = len(index["shards"])

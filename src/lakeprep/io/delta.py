@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -84,8 +85,26 @@ def ddl_columns(schema: StructType) -> str:
     return ", ".join(cols)
 
 
+def _local_log_has_commits(path: str) -> bool:
+    """Whether ``path`` is a local folder whose ``_delta_log`` holds a commit or a checkpoint (no Spark job)."""
+    if "://" in path and not path.startswith("file:"):
+        return False
+    log_dir = os.path.join(path.removeprefix("file://").removeprefix("file:"), "_delta_log")
+    try:
+        with os.scandir(log_dir) as entries:
+            return any(e.name.endswith(".json") or ".checkpoint." in e.name for e in entries if e.name[:1].isdigit())
+    except OSError:
+        return False
+
+
 def table_exists(spark: SparkSession, path: str) -> bool:
-    """True if ``path`` holds a Delta table."""
+    """True if ``path`` holds a Delta table.
+
+    A local table is recognised from its ``_delta_log`` folder (a build asks dozens of times; each Spark
+    query costs a job); anything else (object storage, or a path this process does not see, as with a
+    remote Spark Connect server) is asked of Spark."""
+    if _local_log_has_commits(path):
+        return True
     try:
         spark.sql(f"DESCRIBE HISTORY {quote_path(path)} LIMIT 1").collect()
         return True
@@ -244,8 +263,17 @@ def merge_rows(
     as they are, so writing the same rows twice adds nothing.
 
     Returns the new version, or None when there was nothing to do (no empty commit is made).
-    Runs through Spark SQL (``MERGE INTO``) so it also works over Spark Connect.
+    Runs through Spark SQL (``MERGE INTO``) so it also works over Spark Connect. Into a table with no data
+    file yet (a first build) the rows are appended instead: a MERGE there could only insert, at the cost
+    of a join and several more Spark jobs.
     """
+    if upserts is not None and _is_empty_table(spark, path):
+        rows = upserts.select(*columns)
+        if rows.isEmpty():
+            return None
+        with commit_metadata(spark, metadata):
+            rows.write.format("delta").mode("append").save(path)
+        return latest_version(spark, path)
     parts = []
     if upserts is not None and insert_only:  # only rows not there yet: no empty commit when all are
         upserts = upserts.select(*columns).join(read_table(spark, path).select(*keys), on=list(keys), how="left_anti")
@@ -278,6 +306,11 @@ def merge_rows(
     finally:
         spark.catalog.dropTempView(view)
     return latest_version(spark, path)
+
+
+def _is_empty_table(spark: SparkSession, path: str) -> bool:
+    """Whether the Delta table at ``path`` has no data files (from its log: ``DESCRIBE DETAIL``)."""
+    return int(spark.sql(f"DESCRIBE DETAIL {quote_path(path)}").select("numFiles").first()["numFiles"]) == 0
 
 
 def _raise_if_delta_missing(exc: AnalysisException) -> None:

@@ -77,6 +77,34 @@ def _describe(res: Any) -> str:
     return f"{cfg.type} {kwargs}: observed {seen}{extra}"
 
 
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+_TABLE_LEVEL = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
+
+
+def _columns_checked(expectations: list[dict[str, Any]]) -> list[str] | None:
+    """The columns a suite reads, or None when some expectation may look at every column (keep them all)."""
+    cols: list[str] = []
+    for e in expectations:
+        kwargs = e.get("kwargs") or {}
+        named = [kwargs[k] for k in _COLUMN_KWARGS if isinstance(kwargs.get(k), str)]
+        named += [c for c in kwargs.get("column_list") or [] if isinstance(c, str)]
+        if not named and e.get("type") not in _TABLE_LEVEL:
+            return None
+        cols += [c for c in named if c not in cols]
+    return cols
+
+
+def _gated_frame(frame: DataFrame, expectations: list[dict[str, Any]]) -> DataFrame:
+    """The frame GX validates: only the columns the suite reads, persisted, because GX runs a Spark job per
+    metric (dozens per suite) and each would otherwise re-read the table (or recompute ``_stats``).
+    A column the frame lacks is kept out of the projection so that GX reports it as a failed expectation."""
+    cols = _columns_checked(expectations)
+    if cols is not None:
+        present = [c for c in cols if c in frame.columns]
+        frame = frame.select(*present) if present else frame
+    return frame.persist()
+
+
 def run_gate(
     layer: str,
     frames: Mapping[str, DataFrame],
@@ -105,12 +133,16 @@ def run_gate(
         if table not in frames:
             raise ConfigError(f"gates.suites ({layer}.json)", f"table {table!r} is not part of layer {layer}: {sorted(frames)}")
         asset = source.add_dataframe_asset(name=f"{table}#{i}")
-        batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frames[table]})
         try:
             suite = context.suites.add(gx.ExpectationSuite(name=f"{layer}:{table}#{i}", expectations=entry["expectations"]))
         except Exception as exc:  # GX raises its own types for unknown expectation types / bad kwargs
             raise ConfigError(f"gates.suites ({layer}.json)", f"suite for {table} is not valid: {exc}") from None
-        result = batch.validate(suite, expectation_parameters=dict(parameters))
+        frame = _gated_frame(frames[table], entry["expectations"])
+        try:
+            batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame})
+            result = batch.validate(suite, expectation_parameters=dict(parameters))
+        finally:
+            frame.unpersist()
         checked += len(result.results)
         out["tables"][table] = result.to_json_dict()
         for res in result.results:
