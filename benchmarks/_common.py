@@ -48,3 +48,42 @@ def synthetic_documents(n_docs: int, *, seed: int) -> list[str]:
             body = " ".join(fake.paragraph(nb_sentences=rng.randint(10, 30)) for _ in range(rng.randint(2, 8)))
             docs.append("\n".join(textwrap.wrap(body, width=80)))
     return docs
+
+
+HELD_OUT = ("postgresql-doc", "python3")  # Debian packages never read here (kept for independent evaluation)
+REAL_PACKAGES = (
+    "debian-reference-en", "maint-guide", "sphinx-doc", "python-requests-doc", "libsdl2-doc", "libjson-c-doc",
+    "bash-doc", "autoconf-doc", "git-doc",
+)  # fmt: skip
+
+
+def real_documents(*, min_words: int = 300, max_words: int = 3000, packages: tuple[str, ...] = REAL_PACKAGES) -> list[str]:
+    """Documentation nobody here wrote: every HTML page of the installed Debian packages (DocBook, Sphinx,
+    Doxygen, texinfo, asciidoc generators), converted to text with lakeprep's HTML extractor, kept when it
+    has ``min_words``-``max_words`` words; sorted by path, so a run is repeatable. Packages that are not
+    installed are skipped (``apt-get install`` them for the figures in the README); cached per package list."""
+    import hashlib
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from lakeprep.text.html_md import html_to_markdown
+
+    key = hashlib.sha1(json.dumps([packages, min_words, max_words]).encode()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lakeprep" / f"real-docs-{key}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    paths: list[str] = []
+    for pkg in packages:
+        if pkg.startswith(HELD_OUT):
+            raise ValueError(f"{pkg} is held out")
+        out = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True)
+        paths += [p for p in out.stdout.split() if p.endswith((".html", ".htm")) and Path(p).is_file()]
+    docs = []
+    for p in sorted(set(paths)):
+        text = html_to_markdown(Path(p).read_text(encoding="utf-8", errors="replace"))
+        if min_words <= len(text.split()) <= max_words:
+            docs.append(text)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(docs), encoding="utf-8")
+    return docs

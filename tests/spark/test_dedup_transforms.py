@@ -7,7 +7,7 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakeprep.dedup._kernels import minhash_signatures, shingles
+from lakeprep.dedup._kernels import minhash_signatures, shingles, text_signatures
 from lakeprep.dedup.minhash import candidate_pairs, connected_components, verify_pairs, verify_pairs_exact, with_minhash
 from lakeprep.text.normalize import NormalizeOptions
 from lakeprep.text.quality import QualityThresholds
@@ -49,12 +49,16 @@ def test_normalize_documents_transform(spark: SparkSession) -> None:
 def test_with_minhash_matches_the_kernel(spark: SparkSession) -> None:
     texts = [("a", TEXT), ("b", TEXT.upper()), ("c", "something else entirely, unrelated words here")]
     df = spark.createDataFrame(texts, "doc_id string, text string")
-    rows = {r["doc_id"]: r for r in df.transform(with_minhash(num_perm=32, seed=1, shingle_size=3, bands=4, rows=8)).collect()}
-    kernel = minhash_signatures([shingles(t, 3) for _, t in texts], num_perm=32, seed=1)
-    for i, (doc_id, _) in enumerate(texts):
-        assert np.array_equal(np.array(rows[doc_id]["signature"], dtype=np.int32).view(np.uint32), kernel[i])
-        assert len(rows[doc_id]["bands"]) == 4
-    assert rows["a"]["bands"] == rows["b"]["bands"]  # shingles are lower-cased
+    for scheme, kernel in (
+        ("fast64", text_signatures([t for _, t in texts], num_perm=32, seed=1, shingle_size=3)),
+        ("sha1_32", minhash_signatures([shingles(t, 3) for _, t in texts], num_perm=32, seed=1)),
+    ):
+        out = df.transform(with_minhash(num_perm=32, seed=1, shingle_size=3, bands=4, rows=8, hash_scheme=scheme))
+        rows = {r["doc_id"]: r for r in out.collect()}
+        for i, (doc_id, _) in enumerate(texts):
+            assert np.array_equal(np.array(rows[doc_id]["signature"], dtype=np.int32).view(np.uint32), kernel[i])
+            assert len(rows[doc_id]["bands"]) == 4
+        assert rows["a"]["bands"] == rows["b"]["bands"]  # shingles are lower-cased
 
 
 def test_candidates_verification_and_components(spark: SparkSession) -> None:

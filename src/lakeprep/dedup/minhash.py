@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, IntegerType, LongType, StringType
 
-from lakeprep.dedup._kernels import band_hashes, jaccard, minhash_signatures, shingles
+from lakeprep.dedup._kernels import HASH_SCHEMES, band_hashes, jaccard, minhash_signatures, shingles, text_signatures
 from lakeprep.errors import LakeprepError
 from lakeprep.schemas import conform, schema_of
 
@@ -39,16 +39,24 @@ _PAIR_TEXTS = schema_of({"doc_a": StringType(), "doc_b": StringType(), "text_a":
 _SCORED = schema_of({"doc_a": StringType(), "doc_b": StringType(), "similarity": DoubleType()})
 
 
-def with_minhash(*, num_perm: int, seed: int, shingle_size: int, bands: int, rows: int) -> Callable[[DataFrame], DataFrame]:
+def with_minhash(
+    *, num_perm: int, seed: int, shingle_size: int, bands: int, rows: int, hash_scheme: str = "fast64"
+) -> Callable[[DataFrame], DataFrame]:
     """``(doc_id, text)`` -> ``(doc_id, signature array<int>, bands array<bigint>)``.
 
-    ``signature`` holds the uint32 MinHash values reinterpreted as int32 (bit for bit).
+    ``signature`` holds the uint32 MinHash values reinterpreted as int32 (bit for bit). ``hash_scheme``:
+    ``fast64`` (:func:`~lakeprep.dedup._kernels.text_signatures`) or ``sha1_32`` (datasketch-compatible).
     """
+    if hash_scheme not in HASH_SCHEMES:
+        raise ValueError(f"hash_scheme {hash_scheme!r} is not one of {HASH_SCHEMES}")
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            sets = [shingles(t, shingle_size) for t in batch["text"]]
-            sigs = minhash_signatures(sets, num_perm=num_perm, seed=seed)
+            texts = [t or "" for t in batch["text"]]
+            if hash_scheme == "fast64":
+                sigs = text_signatures(texts, num_perm=num_perm, seed=seed, shingle_size=shingle_size)
+            else:
+                sigs = minhash_signatures([shingles(t, shingle_size) for t in texts], num_perm=num_perm, seed=seed)
             bh = band_hashes(sigs, bands=bands, rows=rows)
             as_int = sigs.view(np.int32)
             yield pd.DataFrame(

@@ -8,6 +8,8 @@ so suites can check shares and ratios as plain column expectations.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import replace
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -86,19 +88,23 @@ def layer_frames(spark: SparkSession, cfg: Config, layer: str, versions: dict[st
     return frames
 
 
-def gate_and_publish(spark: SparkSession, cfg: Config, layer: str, *, run_id: str) -> GateResult:
+def gate_and_publish(
+    spark: SparkSession, cfg: Config, layer: str, *, run_id: str, published: Mapping[str, int] | None = None
+) -> GateResult:
     """Gate the newest versions of ``layer``'s tables; publish them if the gate passes, else raise.
 
     When every table is already at its published version (nothing was written since), nothing is gated or
     written: the result says ``up_to_date``. Versions an interrupted run committed but did not publish are
-    newer than the published ones, so they are gated and published here."""
+    newer than the published ones, so they are gated and published here. ``published`` (the previous gate's
+    :attr:`GateResult.published`, when the caller has it) saves reading the publications again; the result
+    carries them as they are after this gate."""
     versions = {
         t: latest_version(spark, cfg.storage.table_path(t)) for t in LAYER_TABLES[layer] if table_exists(spark, cfg.storage.table_path(t))
     }
-    published = published_versions(spark, cfg)
+    published = dict(published_versions(spark, cfg) if published is None else published)
     if versions and all(published.get(t) == v for t, v in versions.items()):
         log.info("%s is up to date (published %s)", layer, versions)
-        return GateResult(layer, True, 0, up_to_date=True)
+        return GateResult(layer, True, 0, up_to_date=True, published=published)
     if cfg.gates.enabled:
         result = run_gate(
             layer,
@@ -117,4 +123,4 @@ def gate_and_publish(spark: SparkSession, cfg: Config, layer: str, *, run_id: st
         )
     publish(spark, cfg, layer=layer, versions=versions, run_id=run_id)
     log.info("published %s: %s", layer, versions)
-    return result
+    return replace(result, published={**published, **versions})

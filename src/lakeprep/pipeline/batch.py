@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -23,7 +24,7 @@ from pyspark.sql import SparkSession
 from lakeprep.config import Config
 from lakeprep.export.mds import MdsResult, read_manifest
 from lakeprep.io.claim import claim_lake
-from lakeprep.io.tags import Tag, create_tag, list_tags, published_versions
+from lakeprep.io.tags import Tag, create_tag, list_tags
 from lakeprep.logs import run_context
 from lakeprep.pipeline.audit import gate_and_publish
 from lakeprep.pipeline.bronze import BronzeResult, ingest_bronze
@@ -77,24 +78,24 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 def _gold_and_export(
-    spark: SparkSession, cfg: Config, *, run_id: str, silver_version: int, clusters_version: int, tag_name: str
+    spark: SparkSession, cfg: Config, *, run_id: str, silver_version: int, clusters_version: int, tag_name: str,
+    published: Mapping[str, int] | None = None,
 ) -> tuple[GoldResult, GateResult, MdsResult | None]:
     gold = build_gold(spark, cfg, run_id=run_id, silver_version=silver_version, clusters_version=clusters_version)
-    gate = gate_and_publish(spark, cfg, "gold", run_id=run_id)
-    pub = published_versions(spark, cfg)
-    mds = export_if_stale(spark, cfg, run_id=run_id, version=pub[SEQUENCES], inputs=gold.inputs, tag=tag_name)
+    gate = gate_and_publish(spark, cfg, "gold", run_id=run_id, published=published)
+    mds = export_if_stale(spark, cfg, run_id=run_id, version=gate.published[SEQUENCES], inputs=gold.inputs, tag=tag_name)
     return gold, gate, mds
 
 
-def _changed_since_last_build_tag(spark: SparkSession, cfg: Config, manifest: dict | None) -> bool:
-    """Whether the published versions or the MDS export differ from the newest build tag's (a build that
+def _changed_since_last_build_tag(spark: SparkSession, cfg: Config, manifest: dict | None, published: Mapping[str, int]) -> bool:
+    """Whether the ``published`` versions or the MDS export differ from the newest build tag's (a build that
     changed nothing writes no tag; one after an interrupted run that published but did not tag does)."""
     builds = [t for t in list_tags(spark, cfg, include_revoked=False) if t.kind == "build"]
     if not builds:
         return True
     last = builds[-1]
     same_mds = (last.mds_manifest or {}).get("source") == (manifest or {}).get("source")
-    return dict(last.tables) != published_versions(spark, cfg) or not same_mds
+    return dict(last.tables) != dict(published) or not same_mds
 
 
 def _import_in_background(cfg: Config) -> None:
@@ -128,18 +129,18 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wa
         bronze = ingest_bronze(spark, cfg, run_id=run_id, started_at=started_at)
         gates = [gate_and_publish(spark, cfg, "bronze", run_id=run_id)]
         silver = build_silver(
-            spark, cfg, run_id=run_id, started_at=started_at, bronze_version=published_versions(spark, cfg)["bronze.documents"]
+            spark, cfg, run_id=run_id, started_at=started_at, bronze_version=gates[-1].published["bronze.documents"]
         )
-        gates.append(gate_and_publish(spark, cfg, "silver", run_id=run_id))
-        pub = published_versions(spark, cfg)
+        gates.append(gate_and_publish(spark, cfg, "silver", run_id=run_id, published=gates[-1].published))
+        pub = gates[-1].published
         gold, gate, mds = _gold_and_export(
             spark, cfg, run_id=run_id, silver_version=pub["silver.documents"], clusters_version=pub["silver.dedup_clusters"],
-            tag_name=tag_name,
+            tag_name=tag_name, published=pub,
         )
         gates.append(gate)
         manifest = read_manifest(cfg.mds_path)
         tag = None
-        if _changed_since_last_build_tag(spark, cfg, manifest):
+        if _changed_since_last_build_tag(spark, cfg, manifest, gate.published):
             tag = create_tag(spark, cfg, tag_name, run_id=run_id, kind="build", mds_manifest=manifest)
         result = BuildResult(run_id, bronze, silver, gold, time.monotonic() - t0, gates, mds, tag)
         if tag is not None:

@@ -227,7 +227,7 @@ def _silver_signatures(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildC
     bands, rows = lsh_shape(dd)
     return ctx.cache(
         survivors(inputs, cfg).transform(
-            with_minhash(num_perm=dd.num_perm, seed=dd.seed, shingle_size=dd.shingle_size, bands=bands, rows=rows)
+            with_minhash(num_perm=dd.num_perm, seed=dd.seed, shingle_size=dd.shingle_size, bands=bands, rows=rows, hash_scheme=dd.hash)
         )
     )
 

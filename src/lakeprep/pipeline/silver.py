@@ -125,7 +125,7 @@ def index_params(cfg: DedupConfig, normalize: Mapping[str, object]) -> dict[str,
         "shingle_size": cfg.shingle_size,
         "bands": bands,
         "rows": rows,
-        "hash": "sha1_32",
+        "hash": cfg.hash,
         "normalize": dict(normalize),
     }
 
@@ -308,7 +308,10 @@ def _check_index_params(
     dd = cfg.silver.dedup
     docs = read_table(spark, paths[DOCUMENTS], name=DOCUMENTS)
     rebuilt = docs.transform(
-        with_minhash(num_perm=dd.num_perm, seed=dd.seed, shingle_size=dd.shingle_size, bands=int(params["bands"]), rows=int(params["rows"]))  # type: ignore[call-overload]
+        with_minhash(
+            num_perm=dd.num_perm, seed=dd.seed, shingle_size=dd.shingle_size, bands=int(params["bands"]), rows=int(params["rows"]),  # type: ignore[call-overload]
+            hash_scheme=dd.hash,
+        )
     ).select("doc_id", "signature", "bands", F.lit(str(meta["run_id"])).alias("silver_run_id"))
     with commit_metadata(spark, {**meta, "table": INDEX, "rebuild": True}):
         rebuilt.write.format("delta").mode("overwrite").option("overwriteSchema", "false").save(paths[INDEX])

@@ -42,6 +42,7 @@ class GateResult:
     results_path: str | None = None
     seconds: float = 0.0
     up_to_date: bool = False  # nothing new to gate: every table of the layer is at its published version
+    published: Mapping[str, int] = field(default_factory=dict)  # every table's newest published version, after this gate
 
     def report(self) -> str:
         if self.up_to_date:
