@@ -52,6 +52,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python benchmarks/kernels.py
 	$(BIN)/python benchmarks/bronze.py --files 2000 --master 'local[2]'
 	$(BIN)/python benchmarks/dedup.py --docs 20000 --scale 100000 --master 'local[2]'
 	$(BIN)/python benchmarks/pii.py --docs 3000 --doc-mb 4

@@ -169,3 +169,80 @@ def test_hash_lines_in_code_are_not_headings() -> None:
     assert [p for _, p in section_headings(CODE_DOC)] == [("Install",), ("Install", "After")]
     chunks = chunk_document(CODE_DOC, ENC, chunk_size=48, chunk_overlap=8)
     assert all("fetch the sources" not in " ".join(c.section_path) for c in chunks)
+
+
+# -- exact token counts from the edges only (chunking._kernels._token_count) ---------------------------------
+_pieces = st.sampled_from(
+    ["the", " lake", "Delta", "'s", "'ll", "don't", " ", "  ", "\n", "\n\n", "\t", "42", "1234567", ".", "...", "!?",
+     "über", "naïve", "e\u0301", "日本語", "😀", "\u00a0", "ǅ", "ʰ", "_", "-", "(", ")", "\r\n", "𝔘"]
+)  # fmt: skip
+_texts = st.lists(_pieces, min_size=1, max_size=80).map("".join) | st.text(min_size=1, max_size=400)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_texts, st.data())
+def test_edge_token_count_equals_full_reencoding(text: str, data: st.DataObject) -> None:
+    import numpy as np
+
+    from lakeprep.chunking._kernels import _letter_ends, _token_count, boundary_levels
+
+    tokens = np.asarray(ENC.encode_ordinary(text), dtype=np.int64)
+    chars, levels = boundary_levels(text, tokens, ENC)
+    starts = [int(i) for i in np.flatnonzero(levels >= 0)]  # token boundaries at character starts
+    start = data.draw(st.sampled_from(starts))
+    end = data.draw(st.sampled_from([i for i in starts if i > start] or [start]))
+    want = len(ENC.encode_ordinary(text[chars[start] : chars[end]]))
+    assert _token_count(text, ENC, chars, start, end, _letter_ends(text)) == want
+
+
+def test_edge_counting_encodes_only_a_few_characters_per_chunk() -> None:
+    class Counting:
+        """The encoding, counting the characters it is asked to encode."""
+
+        def __init__(self) -> None:
+            self.chars = 0
+            self._pat_str = ENC._pat_str
+            self.max_token_value = ENC.max_token_value
+
+        def encode_ordinary(self, text: str) -> list[int]:
+            self.chars += len(text)
+            return ENC.encode_ordinary(text)
+
+        def decode_single_token_bytes(self, token: int) -> bytes:
+            return ENC.decode_single_token_bytes(token)
+
+    text = "\n\n".join(f"## Part {i}\n\n" + " ".join(f"Sentence {j} of part {i} says something." for j in range(40)) for i in range(20))
+    enc = Counting()
+    chunks = chunk_document(text, enc, chunk_size=128, chunk_overlap=16)  # type: ignore[arg-type]
+    assert len(chunks) > 20
+    assert all(c.token_count == len(ENC.encode_ordinary(c.text)) for c in chunks)
+    # the document once, then only the edges: far less than re-encoding every chunk (~1.1x the document)
+    assert enc.chars < len(text) * 1.02
+
+
+_md_lines = st.lists(
+    st.sampled_from(["```", "```python", "````", "~~~", "~~~~", "   ```", "    ```", "``` x", "text", "# h", "", "  code", "~~~~~~"]),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_md_lines, st.booleans())
+def test_code_blocks_agree_with_the_line_by_line_fence_rules(lines: list[str], trailing_newline: bool) -> None:
+    from lakeprep.chunking._kernels import code_blocks
+    from lakeprep.text.markdown import code_line_mask
+
+    text = "\n".join(lines) + ("\n" if trailing_newline else "")
+    want: list[tuple[int, int]] = []  # the reference: every line through code_line_mask
+    pos, start = 0, -1
+    split = text.split("\n")
+    for line, in_code in zip(split, code_line_mask(split)):
+        if in_code and start < 0:
+            start = pos
+        elif not in_code and start >= 0:
+            want.append((start, pos - 1))
+            start = -1
+        pos += len(line) + 1
+    if start >= 0:
+        want.append((start, len(text)))
+    assert code_blocks(text) == want

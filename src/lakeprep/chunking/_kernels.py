@@ -24,6 +24,18 @@ leave at least half of the chunk's room for new tokens, the latest one among equ
 paragraph, else a sentence, then a word, then a token. ``token_count`` is the chunk text re-encoded on
 its own; in the rare case where that exceeds ``chunk_size`` the end moves back until it fits.
 
+That count is exact without re-encoding the chunk. tiktoken splits text into pre-tokens with a regular
+expression and BPE never crosses one. For cl100k_base's pattern (the one tokenizer shipped offline), a position
+right after a letter (``\\p{L}``) and before a non-letter ends a pre-token in *every* scan that passes it:
+no alternative continues a letter run into a non-letter, and no match before it looks past that letter. So
+between the first such position ``a`` at or after the chunk's start and the last one ``b`` at or before its
+end, the chunk alone splits exactly as the document did, and
+``count = len(encode(text[start:a])) + (tokens of the document between a and b) + len(encode(text[b:end]))``:
+only the two edges are encoded again (a few characters each). Code points outside Python's Unicode
+database (whose category tiktoken's tables may know) never count as such positions; other encodings, and
+chunks without such positions, are re-encoded whole. ``tests/unit/test_chunking.py`` checks the count
+against full re-encoding on arbitrary Unicode (hypothesis).
+
 ``section_path`` is the chain of headings in force where the chunk's new (non-overlap) text starts.
 """
 
@@ -32,13 +44,14 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lakeprep.text.markdown import code_line_mask
+from lakeprep.text.markdown import fence_state
 
 if TYPE_CHECKING:
     import tiktoken
@@ -46,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "code_blocks", "section_headings"]
 
 _HEADING = re.compile(r"(?m)^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_FENCE_LINE = re.compile(r"(?m)^[ ]{0,3}(?:`{3,}|~{3,})")  # lines that may open or close a fenced block
 _LIST_MARKER = re.compile(r"[ \t]*(?:\d{1,3}|[A-Za-z])[.)]")  # "4." / "b)" at a line start is not a sentence end
 _WHITESPACE_BYTES = np.zeros(256, dtype=bool)
 _WHITESPACE_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20]] = True
@@ -86,21 +100,70 @@ def _token_byte_lengths(enc: "tiktoken.Encoding") -> np.ndarray:
     return lengths
 
 
+# tiktoken pre-token patterns for which "letter, then non-letter" always ends a pre-token (module docstring);
+# others (o200k_base attaches contractions to words and splits camelCase) are re-encoded whole
+_EDGE_SAFE_PATTERNS = frozenset({
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",  # cl100k_base
+})  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _letter_classes() -> np.ndarray:
+    """``int8[0x110000]``: 1 for a letter (``\\p{L}``), 0 for another assigned code point, -1 for one this
+    Python's Unicode database does not know (its category may differ in tiktoken's tables)."""
+    out = np.zeros(0x110000, dtype=np.int8)
+    for c in range(0x110000):
+        cat = unicodedata.category(chr(c))
+        if cat[0] == "L":
+            out[c] = 1
+        elif cat == "Cn":
+            out[c] = -1
+    return out
+
+
+def _letter_ends(text: str) -> np.ndarray:
+    """Sorted character positions ``p`` (``0 < p <= len(text)``) with a letter before and a known non-letter
+    (or the end of the text) after: pre-token boundaries of every scan (module docstring)."""
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    cls = _letter_classes()[cp]
+    after = np.append(cls[1:], 0)
+    return np.flatnonzero((cls == 1) & (after == 0)) + 1
+
+
+def _token_count(
+    text: str, enc: "tiktoken.Encoding", chars: np.ndarray, start: int, end: int, ends: np.ndarray | None
+) -> int:
+    """``len(enc.encode_ordinary(text[chars[start]:chars[end]]))``, encoding only the edges when ``ends``
+    (:func:`_letter_ends`) has a position inside the chunk."""
+    cs, ce = int(chars[start]), int(chars[end])
+    if ends is not None and len(ends):
+        i, j = int(np.searchsorted(ends, cs, side="left")), int(np.searchsorted(ends, ce, side="right")) - 1
+        if i <= j:
+            a, b = int(ends[i]), int(ends[j])
+            ia, ib = int(np.searchsorted(chars, a, side="right")) - 1, int(np.searchsorted(chars, b, side="right")) - 1
+            if start <= ia <= ib <= end and chars[ia] == a and chars[ib] == b:
+                return len(enc.encode_ordinary(text[cs:a])) + (ib - ia) + len(enc.encode_ordinary(text[b:ce]))
+    return len(enc.encode_ordinary(text[cs:ce]))
+
+
 def code_blocks(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` character spans of the fenced code blocks, from the opening fence line's first
-    character to the end of the closing fence line (its newline excluded)."""
+    character to the end of the closing fence line (its newline excluded). Only lines that look like fences
+    can open or close a block (:func:`~lakeprep.text.markdown.fence_state`), so only those are visited."""
     if "```" not in text and "~~~" not in text:
         return []
     spans: list[tuple[int, int]] = []
-    pos, start = 0, -1
-    lines = text.split("\n")
-    for line, in_code in zip(lines, code_line_mask(lines)):
-        if in_code and start < 0:
-            start = pos
-        elif not in_code and start >= 0:
-            spans.append((start, pos - 1))
+    fence, start = "", -1
+    for m in _FENCE_LINE.finditer(text):
+        line_start = m.start()
+        line_end = text.find("\n", line_start)
+        line_end = len(text) if line_end < 0 else line_end
+        fence, _ = fence_state(fence, text[line_start:line_end])
+        if fence and start < 0:  # a block opening on the line right after one closed continues it
+            start = spans.pop()[0] if spans and spans[-1][1] + 1 == line_start else line_start
+        elif not fence and start >= 0:
+            spans.append((start, line_end))
             start = -1
-        pos += len(line) + 1
     if start >= 0:
         spans.append((start, len(text)))
     return spans
@@ -218,6 +281,7 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
     code = code_blocks(text)
     headings = section_headings(text, code)
     chars, levels = boundary_levels(text, tokens, enc, headings, code)
+    ends = _letter_ends(text) if enc._pat_str in _EDGE_SAFE_PATTERNS else None
     heading_pos = [p for p, _ in headings]
     min_new = max(1, (chunk_size - chunk_overlap) // 2)
     # token boundaries where each code block starts and ends (after its closing fence line)
@@ -242,14 +306,13 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
                 bs, be = blocks[k]
                 if be - bs <= chunk_size - chunk_overlap and bs > start + chunk_overlap:
                     end = bs
-        piece = text[chars[start] : chars[end]]
-        count = len(enc.encode_ordinary(piece))
-        while count > chunk_size and end > start + 1:  # re-encoding alone can differ at the edges
+        count = _token_count(text, enc, chars, start, end, ends)
+        while count > chunk_size and end > start + 1:  # the chunk alone can encode differently at its edges
             end -= 1
             while levels[end] < 0 and end > start + 1:
                 end -= 1
-            piece = text[chars[start] : chars[end]]
-            count = len(enc.encode_ordinary(piece))
+            count = _token_count(text, enc, chars, start, end, ends)
+        piece = text[chars[start] : chars[end]]
         anchor = int(chars[new_from])
         k = bisect.bisect_right(heading_pos, anchor) - 1
         chunks.append(
