@@ -184,7 +184,7 @@ _texts = st.lists(_pieces, min_size=1, max_size=80).map("".join) | st.text(min_s
 def test_edge_token_count_equals_full_reencoding(text: str, data: st.DataObject) -> None:
     import numpy as np
 
-    from lakeprep.chunking._kernels import _letter_ends, _token_count, boundary_levels
+    from lakeprep.chunking._kernels import _token_count, boundary_levels
 
     tokens = np.asarray(ENC.encode_ordinary(text), dtype=np.int64)
     chars, levels = boundary_levels(text, tokens, ENC)
@@ -192,7 +192,7 @@ def test_edge_token_count_equals_full_reencoding(text: str, data: st.DataObject)
     start = data.draw(st.sampled_from(starts))
     end = data.draw(st.sampled_from([i for i in starts if i > start] or [start]))
     want = len(ENC.encode_ordinary(text[chars[start] : chars[end]]))
-    assert _token_count(text, ENC, chars, start, end, _letter_ends(text)) == want
+    assert _token_count(text, ENC, chars, start, end, True) == want
 
 
 def test_edge_counting_encodes_only_a_few_characters_per_chunk() -> None:
@@ -246,3 +246,19 @@ def test_code_blocks_agree_with_the_line_by_line_fence_rules(lines: list[str], t
     if start >= 0:
         want.append((start, len(text)))
     assert code_blocks(text) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["# a", "## b c ##", "#no", "####### x", "#   ", "# ##", "text", "  # in", "# t\r", "```", "#\tz"]), max_size=20))
+def test_section_headings_equal_a_whole_text_regex_scan(lines: list[str]) -> None:
+    import re
+
+    from lakeprep.chunking._kernels import _HEADING, code_blocks
+
+    text = "\n".join(lines)
+    spans = code_blocks(text)
+    want = [
+        m.start() for m in re.finditer(_HEADING.pattern, text)
+        if not any(a <= m.start() < z for a, z in spans)
+    ]  # fmt: skip
+    assert [p for p, _ in section_headings(text, spans)] == want

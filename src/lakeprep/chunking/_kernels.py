@@ -59,10 +59,12 @@ if TYPE_CHECKING:
 __all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "code_blocks", "section_headings"]
 
 _HEADING = re.compile(r"(?m)^(#{1,6})[ \t]+(.+?)[ \t#]*$")
-_FENCE_LINE = re.compile(r"(?m)^[ ]{0,3}(?:`{3,}|~{3,})")  # lines that may open or close a fenced block
+_FENCE_LINE = re.compile(r"[ ]{0,3}(?:`{3,}|~{3,})")  # at a line start: a line that may open or close a fenced block
 _LIST_MARKER = re.compile(r"[ \t]*(?:\d{1,3}|[A-Za-z])[.)]")  # "4." / "b)" at a line start is not a sentence end
 _WHITESPACE_BYTES = np.zeros(256, dtype=bool)
 _WHITESPACE_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20]] = True
+_SENTENCE_END_BYTES = np.zeros(256, dtype=bool)
+_SENTENCE_END_BYTES[[0x21, 0x2E, 0x3F]] = True  # ! . ?
 
 
 @dataclass(frozen=True)
@@ -107,43 +109,45 @@ _EDGE_SAFE_PATTERNS = frozenset({
 })  # fmt: skip
 
 
-@lru_cache(maxsize=1)
-def _letter_classes() -> np.ndarray:
-    """``int8[0x110000]``: 1 for a letter (``\\p{L}``), 0 for another assigned code point, -1 for one this
-    Python's Unicode database does not know (its category may differ in tiktoken's tables)."""
-    out = np.zeros(0x110000, dtype=np.int8)
-    for c in range(0x110000):
-        cat = unicodedata.category(chr(c))
-        if cat[0] == "L":
-            out[c] = 1
-        elif cat == "Cn":
-            out[c] = -1
-    return out
+_EDGE_SCAN = 256  # characters searched for such a position at each edge before re-encoding the whole chunk
 
 
-def _letter_ends(text: str) -> np.ndarray:
-    """Sorted character positions ``p`` (``0 < p <= len(text)``) with a letter before and a known non-letter
-    (or the end of the text) after: pre-token boundaries of every scan (module docstring)."""
-    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    cls = _letter_classes()[cp]
-    after = np.append(cls[1:], 0)
-    return np.flatnonzero((cls == 1) & (after == 0)) + 1
+def _is_letter_end(text: str, p: int) -> bool:
+    """Whether ``0 < p <= len(text)`` has a letter (``\\p{L}``) before it and, after it, the end of the text or a
+    non-letter that this Python's Unicode database knows (an unassigned code point may be a letter in
+    tiktoken's newer tables)."""
+    if not text[p - 1].isalpha():
+        return False
+    return p == len(text) or (not text[p].isalpha() and unicodedata.category(text[p]) != "Cn")
 
 
-def _token_count(
-    text: str, enc: "tiktoken.Encoding", chars: np.ndarray, start: int, end: int, ends: np.ndarray | None
-) -> int:
-    """``len(enc.encode_ordinary(text[chars[start]:chars[end]]))``, encoding only the edges when ``ends``
-    (:func:`_letter_ends`) has a position inside the chunk."""
+def _token_count(text: str, enc: "tiktoken.Encoding", chars: np.ndarray, start: int, end: int, edges: bool) -> int:
+    """``len(enc.encode_ordinary(text[chars[start]:chars[end]]))``; with ``edges`` (the encoding's pattern is
+    in ``_EDGE_SAFE_PATTERNS``) only the parts before the first and after the last letter end are encoded."""
     cs, ce = int(chars[start]), int(chars[end])
-    if ends is not None and len(ends):
-        i, j = int(np.searchsorted(ends, cs, side="left")), int(np.searchsorted(ends, ce, side="right")) - 1
-        if i <= j:
-            a, b = int(ends[i]), int(ends[j])
-            ia, ib = int(np.searchsorted(chars, a, side="right")) - 1, int(np.searchsorted(chars, b, side="right")) - 1
+    if edges:
+        a = next((p for p in range(max(cs, 1), min(ce, cs + _EDGE_SCAN) + 1) if _is_letter_end(text, p)), -1)
+        b = next((p for p in range(ce, max(a, ce - _EDGE_SCAN) - 1, -1) if _is_letter_end(text, p)), -1) if a > 0 else -1
+        if 0 < a <= b:
+            ia, ib = int(chars.searchsorted(a, side="right")) - 1, int(chars.searchsorted(b, side="right")) - 1
             if start <= ia <= ib <= end and chars[ia] == a and chars[ib] == b:
                 return len(enc.encode_ordinary(text[cs:a])) + (ib - ia) + len(enc.encode_ordinary(text[b:ce]))
     return len(enc.encode_ordinary(text[cs:ce]))
+
+
+def _lines_holding(text: str, needles: tuple[str, ...]) -> list[int]:
+    """Sorted start offsets of the lines that contain one of ``needles`` (found with ``str.find``)."""
+    starts: set[int] = set()
+    for needle in needles:
+        i = text.find(needle)
+        while i >= 0:
+            line_start = text.rfind("\n", 0, i) + 1
+            starts.add(line_start)
+            nl = text.find("\n", i)
+            if nl < 0:
+                break
+            i = text.find(needle, nl + 1)
+    return sorted(starts)
 
 
 def code_blocks(text: str) -> list[tuple[int, int]]:
@@ -154,8 +158,9 @@ def code_blocks(text: str) -> list[tuple[int, int]]:
         return []
     spans: list[tuple[int, int]] = []
     fence, start = "", -1
-    for m in _FENCE_LINE.finditer(text):
-        line_start = m.start()
+    for line_start in _lines_holding(text, ("```", "~~~")):
+        if not _FENCE_LINE.match(text, line_start):
+            continue
         line_end = text.find("\n", line_start)
         line_end = len(text) if line_end < 0 else line_end
         fence, _ = fence_state(fence, text[line_start:line_end])
@@ -169,6 +174,15 @@ def code_blocks(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _after_newline(text: str, needle: str) -> list[int]:
+    """Offsets of ``needle`` where it starts a line after the first (``str.find`` of newline + needle)."""
+    out, i = [], text.find("\n" + needle)
+    while i >= 0:
+        out.append(i + 1)
+        i = text.find("\n" + needle, i + 1)
+    return out
+
+
 def section_headings(text: str, code: list[tuple[int, int]] | None = None) -> list[tuple[int, tuple[str, ...]]]:
     """``(char position of the heading line, heading path in force from there)``, in text order; ``#``
     lines inside fenced code blocks (``code``, found when not given) are not headings."""
@@ -176,7 +190,12 @@ def section_headings(text: str, code: list[tuple[int, int]] | None = None) -> li
     stack: list[tuple[int, str]] = []
     spans = code_blocks(text) if code is None else code
     starts = [a for a, _ in spans]
-    for m in _HEADING.finditer(text):
+    candidates = ([0] if text.startswith("#") else []) + _after_newline(text, "#")
+    for pos in candidates:
+        line_end = text.find("\n", pos)
+        m = _HEADING.match(text, pos, len(text) if line_end < 0 else line_end)
+        if m is None:
+            continue
         k = bisect.bisect_right(starts, m.start()) - 1
         if k >= 0 and m.start() < spans[k][1]:
             continue
@@ -205,13 +224,16 @@ def boundary_levels(
     byte_off = np.zeros(len(tokens) + 1, dtype=np.int64)
     np.cumsum(_token_byte_lengths(enc)[tokens], out=byte_off[1:])
     if len(raw) == len(text):  # ASCII: bytes are characters
-        char_of_byte = None
+        cont = None
         chars = byte_off
-    else:  # character index of every byte offset (offsets inside a character map to that character's end)
-        starts = np.ones(len(b) + 1, dtype=bool)
-        starts[:-1] = (b & 0xC0) != 0x80
-        char_of_byte = np.concatenate(([0], np.cumsum(starts[:-1])))
-        chars = char_of_byte[byte_off]
+    else:  # a byte offset's character index: the bytes before it that are not UTF-8 continuation bytes
+        cont = np.flatnonzero((b & 0xC0) == 0x80)  # (an offset inside a character maps to that character's end)
+        chars = byte_off - cont.searchsorted(byte_off)
+        cont_char = cont - np.arange(len(cont)) - 1  # the character each continuation byte belongs to
+
+    def to_bytes(char_positions: np.ndarray) -> np.ndarray:
+        return char_positions if cont is None else char_positions + cont_char.searchsorted(char_positions)
+
     levels = np.zeros(len(tokens) + 1, dtype=np.int8)
     ws = _WHITESPACE_BYTES[b]
     inner = byte_off[1:-1]
@@ -220,7 +242,7 @@ def boundary_levels(
 
     def mark(byte_positions: np.ndarray, level: int) -> None:
         if len(byte_positions):
-            idx = np.searchsorted(byte_off, byte_positions)
+            idx = byte_off.searchsorted(byte_positions)
             ok = idx < len(byte_off)
             idx = idx[ok]
             hit = idx[byte_off[idx] == byte_positions[ok]]
@@ -229,14 +251,14 @@ def boundary_levels(
     nl = np.flatnonzero(b == 0x0A)
     mark(nl + 1, 2)  # line starts
     at_line_start = levels == 2
-    if len(nl) > 1:  # paragraph starts: after a newline whose line is blank
-        nonws = np.concatenate(([0], np.cumsum(~ws)))
-        blank = nonws[nl[1:]] == nonws[nl[:-1] + 1]
+    if len(nl) > 1:  # paragraph starts: after a newline whose line is blank (no non-whitespace byte in it)
+        nonws = np.flatnonzero(~ws)
+        blank = nonws.searchsorted(nl[1:]) == nonws.searchsorted(nl[:-1] + 1)
         mark(nl[1:][blank] + 1, 3)
     # sentence ends: . ! ? before whitespace, except list markers like "4." or "b)" at a line start
-    punct = np.flatnonzero(((b[:-1] == 0x2E) | (b[:-1] == 0x21) | (b[:-1] == 0x3F)) & ws[1:]) + 1
+    punct = np.flatnonzero(_SENTENCE_END_BYTES[b[:-1]] & ws[1:]) + 1
     if len(punct):
-        line_start = np.concatenate(([0], nl + 1))[np.searchsorted(nl, punct - 1)]
+        line_start = np.concatenate(([0], nl + 1))[nl.searchsorted(punct - 1)]
         near = punct - line_start <= 4
         if near.any():
             keep = np.ones(len(punct), dtype=bool)
@@ -248,24 +270,20 @@ def boundary_levels(
     spans = code_blocks(text) if code is None else code
     heads = section_headings(text, spans) if headings is None else headings
     if spans:  # inside code: line starts only, below prose; block edges as paragraphs
-        edges = np.array(spans, dtype=np.int64)
-        if char_of_byte is not None:
-            edges = np.searchsorted(char_of_byte, edges)
-        for a, z in edges:
-            lo, hi = np.searchsorted(byte_off, a, side="right"), np.searchsorted(byte_off, z, side="right")
-            levels[lo:hi] = np.where(at_line_start[lo:hi], 1, 0)
+        edges = to_bytes(np.array(spans, dtype=np.int64))
+        lo, hi = byte_off.searchsorted(edges[:, 0], side="right"), byte_off.searchsorted(edges[:, 1], side="right")
+        depth = np.zeros(len(levels) + 1, dtype=np.int32)  # boundaries inside a block: lo <= i < hi
+        np.add.at(depth, lo, 1)
+        np.add.at(depth, hi, -1)
+        in_code = np.cumsum(depth[:-1]) > 0
+        levels[in_code] = np.where(at_line_start[in_code], 1, 0)
         mark(edges[:, 0], 3)
         mark(np.minimum(edges[:, 1] + 1, len(b)), 3)
     if heads:
-        pos = np.array([p for p, _ in heads], dtype=np.int64)
-        if char_of_byte is not None:  # character -> byte offsets
-            pos = np.searchsorted(char_of_byte, pos)
-        mark(pos, 4)
-    if char_of_byte is not None:
-        inside = np.ones(len(b) + 1, dtype=bool)
-        inside[:-1] = (b & 0xC0) == 0x80
-        inside[-1] = False
-        levels[inside[byte_off]] = -1
+        mark(to_bytes(np.array([p for p, _ in heads], dtype=np.int64)), 4)
+    if cont is not None:  # boundaries inside a character are never chunk boundaries
+        inner_off = byte_off[:-1]
+        levels[:-1][(b[np.minimum(inner_off, len(b) - 1)] & 0xC0) == 0x80] = -1
     levels[0] = levels[-1] = 4
     return chars, levels
 
@@ -281,11 +299,17 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
     code = code_blocks(text)
     headings = section_headings(text, code)
     chars, levels = boundary_levels(text, tokens, enc, headings, code)
-    ends = _letter_ends(text) if enc._pat_str in _EDGE_SAFE_PATTERNS else None
+    edges = enc._pat_str in _EDGE_SAFE_PATTERNS
     heading_pos = [p for p, _ in headings]
     min_new = max(1, (chunk_size - chunk_overlap) // 2)
     # token boundaries where each code block starts and ends (after its closing fence line)
-    blocks = [(int(np.searchsorted(chars, a)), int(np.searchsorted(chars, min(z + 1, len(text))))) for a, z in code]
+    if code:
+        spans = np.array(code, dtype=np.int64)
+        firsts = chars.searchsorted(spans[:, 0]).tolist()
+        lasts = chars.searchsorted(np.minimum(spans[:, 1] + 1, len(text))).tolist()
+        blocks = list(zip(firsts, lasts))
+    else:
+        blocks = []
     block_starts = [b for b, _ in blocks]
 
     chunks: list[Chunk] = []
@@ -298,20 +322,20 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
             window = levels[lo : hi + 1]
             best = window.max()
             if best < 0:  # every boundary splits a character: take the first character start after hi
-                end = hi + int(np.argmax(levels[hi:] >= 0))
+                end = hi + int((levels[hi:] >= 0).argmax())
             else:
-                end = lo + int(len(window) - 1 - np.argmax(window[::-1] == best))
+                end = lo + int(len(window) - 1 - (window[::-1] == best).argmax())
             k = bisect.bisect_left(block_starts, end) - 1
             if k >= 0 and end < blocks[k][1]:  # inside a code block: end before it if it then fits whole
                 bs, be = blocks[k]
                 if be - bs <= chunk_size - chunk_overlap and bs > start + chunk_overlap:
                     end = bs
-        count = _token_count(text, enc, chars, start, end, ends)
+        count = _token_count(text, enc, chars, start, end, edges)
         while count > chunk_size and end > start + 1:  # the chunk alone can encode differently at its edges
             end -= 1
             while levels[end] < 0 and end > start + 1:
                 end -= 1
-            count = _token_count(text, enc, chars, start, end, ends)
+            count = _token_count(text, enc, chars, start, end, edges)
         piece = text[chars[start] : chars[end]]
         anchor = int(chars[new_from])
         k = bisect.bisect_right(heading_pos, anchor) - 1
