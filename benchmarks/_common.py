@@ -57,6 +57,20 @@ REAL_PACKAGES = (
 )  # fmt: skip
 
 
+def html_pages(packages: tuple[str, ...]) -> list[str]:
+    """Sorted paths of the HTML files the installed Debian ``packages`` ship (``dpkg -L``); held-out ones refused."""
+    import subprocess
+    from pathlib import Path
+
+    paths: set[str] = set()
+    for pkg in packages:
+        if pkg.startswith(HELD_OUT):
+            raise ValueError(f"{pkg} is held out")
+        out = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True)
+        paths.update(p for p in out.stdout.split() if p.endswith((".html", ".htm")) and Path(p).is_file())
+    return sorted(paths)
+
+
 def real_documents(*, min_words: int = 300, max_words: int = 3000, packages: tuple[str, ...] = REAL_PACKAGES) -> list[str]:
     """Documentation nobody here wrote: every HTML page of the installed Debian packages (DocBook, Sphinx,
     Doxygen, texinfo, asciidoc generators), converted to text with lakeprep's HTML extractor, kept when it
@@ -64,7 +78,6 @@ def real_documents(*, min_words: int = 300, max_words: int = 3000, packages: tup
     installed are skipped (``apt-get install`` them for the figures in the README); cached per package list."""
     import hashlib
     import json
-    import subprocess
     from pathlib import Path
 
     from lakeprep.text.html_md import html_to_markdown
@@ -73,14 +86,8 @@ def real_documents(*, min_words: int = 300, max_words: int = 3000, packages: tup
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lakeprep" / f"real-docs-{key}.json"
     if cache.is_file():
         return json.loads(cache.read_text(encoding="utf-8"))
-    paths: list[str] = []
-    for pkg in packages:
-        if pkg.startswith(HELD_OUT):
-            raise ValueError(f"{pkg} is held out")
-        out = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True)
-        paths += [p for p in out.stdout.split() if p.endswith((".html", ".htm")) and Path(p).is_file()]
     docs = []
-    for p in sorted(set(paths)):
+    for p in html_pages(packages):
         text = html_to_markdown(Path(p).read_text(encoding="utf-8", errors="replace"))
         if min_words <= len(text.split()) <= max_words:
             docs.append(text)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pii_corpus import DOC_PACKAGES, HELD_OUT  # noqa: E402
+from _common import html_pages  # noqa: E402
+from pii_corpus import DOC_PACKAGES  # noqa: E402
 
 _NAV = (
     "nav, aside, footer, .navheader, .navfooter, div.toc, .related, .sphinxsidebar, #top, #nav-path, .navpath, "
@@ -47,13 +47,7 @@ _INLINE = re.compile(r"[`*]")  # inline code / emphasis markup inside a heading 
 
 
 def pages_of(packages: tuple[str, ...], limit: int, rng: random.Random) -> list[str]:
-    paths: list[str] = []
-    for pkg in packages:
-        if pkg.startswith(HELD_OUT):
-            raise ValueError(f"{pkg} is held out")
-        out = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True)
-        paths += [p for p in out.stdout.split() if p.endswith((".html", ".htm")) and Path(p).is_file()]
-    paths.sort()
+    paths = html_pages(packages)
     rng.shuffle(paths)
     return paths[:limit]
 
