@@ -30,6 +30,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from _common import HELD_OUT  # package name prefixes never read (independent evaluation)
+
 Gold = list[tuple[int, int, str]]
 
 FAKER_LOCALES = {
@@ -43,7 +45,6 @@ REGIONS = (
     "PL", "CZ", "AU", "NZ", "IN", "BR", "MX", "JP",
 )  # fmt: skip
 CARD_TYPES = ("amex", "diners", "discover", "jcb15", "jcb16", "mastercard", "visa13", "visa16", "visa19")
-from _common import HELD_OUT  # noqa: E402 - package name prefixes never read (independent evaluation)
 DOC_PACKAGES = {
     "DocBook (debian-reference, maint-guide)": ("debian-reference-en", "maint-guide"),
     "Sphinx (sphinx-doc, python-requests-doc)": ("sphinx-doc", "python-requests-doc"),
