@@ -58,7 +58,7 @@ def _config(tmp: Path, landing: Path, name: str) -> Path:
             {
                 "run": {"heartbeat_seconds": 5, "stale_after_seconds": 60, "wait_poll_seconds": 1},
                 "storage": {"root": str(tmp / name)},
-                "spark": {"master": "local[1]", "conf": {"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false"}},
+                "spark": {"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false"}},
                 "bronze": {"landing": str(landing), "jsonl": {"id_field": "id"}},
                 "gold": {"chunking": {"chunk_size": 64, "chunk_overlap": 8}, "sequences": {"seq_len": 32}},
             }
