@@ -198,9 +198,9 @@ def _build(
             columns=GOLD_CHUNKS.fieldNames(), metadata={**meta, "table": CHUNKS},
         )
         metrics = commit_metrics(spark, paths[CHUNKS], v) if v is not None else {}
-        inserted, deleted, updated = (
-            int(metrics.get(k, 0)) for k in ("numTargetRowsInserted", "numTargetRowsDeleted", "numTargetRowsUpdated")
-        )
+        deleted, updated = (int(metrics.get(k, 0)) for k in ("numTargetRowsDeleted", "numTargetRowsUpdated"))
+        # a MERGE reports its inserts; the first rows into an empty table are an append (merge_rows): all written
+        inserted = int(metrics.get("numTargetRowsInserted", metrics.get("numOutputRows", 0)))
         if stored != chunk_params:
             with commit_metadata(spark, {**meta, "table": CHUNKS}):
                 spark.sql(f"ALTER TABLE {quote_path(paths[CHUNKS])} SET TBLPROPERTIES ('{_CHUNK_PARAMS}' = '{chunk_params}')")
