@@ -99,8 +99,8 @@ def _changed_since_last_build_tag(spark: SparkSession, cfg: Config, manifest: di
 
 
 def _import_in_background(cfg: Config) -> None:
-    """Import what the build's later steps need (Great Expectations, ~3-7 s) while Spark works on the first
-    layer: the driver mostly waits on the JVM then, so the import costs no wall time."""
+    """Import what the build's later steps need (Great Expectations, 3-7 s of the driver's time) while Spark
+    works on the claim and bronze, when the driver mostly waits on the JVM, instead of at the first gate."""
     modules = ["great_expectations"] if cfg.gates.enabled else []
 
     def load() -> None:
