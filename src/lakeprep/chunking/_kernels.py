@@ -33,7 +33,7 @@ end, the chunk alone splits exactly as the document did, and
 ``count = len(encode(text[start:a])) + (tokens of the document between a and b) + len(encode(text[b:end]))``:
 only the two edges are encoded again (a few characters each). Code points outside Python's Unicode
 database (whose category tiktoken's tables may know) never count as such positions; other encodings, and
-chunks without such positions, are re-encoded whole. ``tests/unit/test_chunking.py`` checks the count
+chunks without such a position within 256 characters of each edge, are re-encoded whole. ``tests/unit/test_chunking.py`` checks the count
 against full re-encoding on arbitrary Unicode (hypothesis).
 
 ``section_path`` is the chain of headings in force where the chunk's new (non-overlap) text starts.
