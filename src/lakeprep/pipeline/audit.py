@@ -53,6 +53,17 @@ def _share(part: DataFrame, whole: DataFrame, name: str) -> DataFrame:
     )
 
 
+def _published_clusters(spark: SparkSession, cfg: Config) -> DataFrame | None:
+    """``(doc_id, cluster_id)`` of the duplicate clusters gold's splits kept together (``action: mark``; with
+    ``remove`` only one member of a cluster reaches gold), one cluster per document; None when there are none."""
+    name = "silver.dedup_clusters"
+    if cfg.silver.dedup.action != "mark" or not table_exists(spark, cfg.storage.table_path(name)):
+        return None
+    version = published_versions(spark, cfg).get(name)
+    clusters = read_table(spark, cfg.storage.table_path(name), version=version, name=name)
+    return clusters.groupBy("doc_id").agg(F.min("cluster_id").alias("cluster_id"))
+
+
 def layer_frames(spark: SparkSession, cfg: Config, layer: str, versions: dict[str, int]) -> dict[str, DataFrame]:
     """The layer's tables at ``versions`` and its ``_stats`` row."""
     frames = {t: read_table(spark, cfg.storage.table_path(t), version=v, name=t) for t, v in versions.items()}
@@ -78,12 +89,25 @@ def layer_frames(spark: SparkSession, cfg: Config, layer: str, versions: dict[st
             .select(F.abs(F.coalesce(F.col("k"), F.lit(0)) / F.greatest(F.col("n"), F.lit(1)) - F.col("ratio")).alias("e"), "n")
             .agg(F.max("e").alias("split_ratio_error"), F.first("n").alias("documents"))
         )
-        # tolerance: 4 standard deviations of a binomial share at p=0.5 (its largest), at least 0.02: a seeded
-        # hash split of a small corpus must not fail by chance (with 3 sd a test build of 10 documents did)
-        frames["_stats"] = err.select(
+        # tolerance: 4 standard deviations of the share at p=0.5 (its largest), at least 0.02, so that a seeded
+        # hash split of a small corpus does not fail by chance (with 3 sd a test build of 10 documents did).
+        # Duplicate groups go to one split together (silver.dedup.action=mark), so the share is a sum of
+        # group sizes w: sd = sqrt(0.25 * sum(w^2)) / sum(w) (= sqrt(0.25 / n) when every group is one document;
+        # with groups counted as single documents a build of 12 triples and 20 singles failed by chance).
+        unit = docs.select("doc_id").distinct()
+        clusters = _published_clusters(spark, cfg)
+        if clusters is not None:
+            unit = unit.join(clusters, on="doc_id", how="left")
+        sizes = unit.groupBy(F.coalesce(*(["cluster_id"] if clusters is not None else []), "doc_id").alias("u")).agg(
+            F.count(F.lit(1)).alias("w")
+        )
+        s2 = sizes.agg(F.sum(F.col("w") * F.col("w")).alias("s2"))
+        frames["_stats"] = err.crossJoin(s2).select(
             "split_ratio_error",
             "documents",
-            F.greatest(F.lit(0.02), 4 * F.sqrt(F.lit(0.25) / F.greatest(F.col("documents"), F.lit(1)))).alias("split_tolerance"),
+            F.greatest(
+                F.lit(0.02), 4 * F.sqrt(F.lit(0.25) * F.coalesce(F.col("s2"), F.lit(0))) / F.greatest(F.col("documents"), F.lit(1))
+            ).alias("split_tolerance"),
         ).withColumn("split_ratio_excess", F.col("split_ratio_error") - F.col("split_tolerance"))
     return frames
 
