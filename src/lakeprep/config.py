@@ -23,6 +23,7 @@ from typing import Any, Union
 
 import yaml
 
+from lakeprep.dedup._kernels import HASH_SCHEMES
 from lakeprep.errors import ConfigError
 from lakeprep.pii._kernels import DEFAULT_IP_KEEP, DEFAULT_REGIONS, IP_KEEP_CLASSES, PII_TYPES
 from lakeprep.text.normalize import NormalizeOptions
@@ -187,7 +188,7 @@ class DedupConfig:
     shingle_size: int = 5  # words per shingle
     seed: int = 1  # permutation seed (datasketch's default is 1)
     # fast64: texts -> 64-bit shingle hashes -> signatures in array passes (default) | sha1_32: bit-identical
-    # to datasketch MinHash(num_perm, seed).update_batch(shingles), ~4x slower (see README "Speed")
+    # to datasketch MinHash(num_perm, seed).update_batch(shingles), ~3x slower (see README "Speed")
     hash: str = "fast64"
     # LSH bands/rows minimise fp_weight * P(false candidate) + fn_weight * P(missed pair), as datasketch's
     # MinHashLSH(weights=...). Candidates are verified, so missing a pair costs more than checking one.
@@ -207,8 +208,8 @@ class DedupConfig:
             raise ConfigError("silver.dedup.shingle_size", f"must be between 1 and 32, got {self.shingle_size}")
         if self.seed < 0:
             raise ConfigError("silver.dedup.seed", f"must be >= 0, got {self.seed}")
-        if self.hash not in ("fast64", "sha1_32"):
-            raise ConfigError("silver.dedup.hash", f"{self.hash!r} is not one of ['fast64', 'sha1_32']")
+        if self.hash not in HASH_SCHEMES:
+            raise ConfigError("silver.dedup.hash", f"{self.hash!r} is not one of {list(HASH_SCHEMES)}")
         if self.verify not in ("exact", "estimated", "none"):
             raise ConfigError("silver.dedup.verify", f"{self.verify!r} is not one of ['exact', 'estimated', 'none']")
         for name in ("false_positive_weight", "false_negative_weight"):

@@ -113,13 +113,15 @@ def minhash_signatures(shingle_sets: Sequence[Sequence[bytes]], *, num_perm: int
         if over.any():  # one more subtraction, needed with probability ~ 2**-58
             x[over] -= MERSENNE_PRIME
         np.bitwise_and(x, MAX_HASH, out=x)
-        who = owners[start : start + n]
-        # rows of one document are contiguous: reduce each run of equal owners to its minimum
-        bounds = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
-        docs = who[bounds]
-        np.minimum(out[docs], np.minimum.reduceat(x, bounds, axis=0), out=t[: len(docs)])
-        out[docs] = t[: len(docs)]
+        _fold_min(out, x, owners[start : start + n])
     return out.astype(np.uint32)
+
+
+def _fold_min(out: np.ndarray, x: np.ndarray, who: np.ndarray) -> None:
+    """``out[d] = min(out[d], rows of x owned by d)``; the rows of one document are contiguous in ``who``."""
+    bounds = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+    docs = who[bounds]
+    out[docs] = np.minimum(out[docs], np.minimum.reduceat(x, bounds, axis=0))
 
 
 # -- fast64: texts -> shingle hashes -> signatures, in array passes ---------------------------------------
@@ -127,6 +129,7 @@ _P = np.uint64(0x100000001B3)  # odd multiplier of the per-word polynomial (the 
 _Q = np.uint64(pow(0x100000001B3, -1, 1 << 64))  # its inverse modulo 2**64
 _NGRAM = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier combining word hashes into an n-gram hash
 _BLOCK_CP = 1 << 22  # code points per sub-batch (the power tables hold this many entries)
+_FAST_CHUNK = 1024  # shingle hashes per block of the (hashes x permutations) matrix
 _M1, _M2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
 _S33, _S32 = np.uint64(33), np.uint64(32)
 
@@ -201,7 +204,7 @@ def shingle_hashes(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray
         if text is None:
             break
         if len(low) + 1 > _BLOCK_CP:  # one huge text: its own blocks, cut at a non-word character
-            w, o = _words_of_huge(low)
+            w = _words_of_huge(low)
             word_parts.append(w)
             owner_parts.append(np.full(len(w), base, dtype=np.int64))
             base += 1
@@ -217,16 +220,15 @@ def shingle_hashes(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray
     # n-gram i covers words i..i+n-1 of one text; texts with at most n words get one shingle of all words
     first = np.r_[0, np.cumsum(per_doc)[:-1]]
     m = len(words) - n + 1
-    grams = np.empty(0, dtype=np.uint64)
-    keep = np.zeros(0, dtype=bool)
     if m > 0:
         grams = words[:m].copy()
         for k in range(1, n):
             grams *= _NGRAM
             grams += words[k : k + m]
         keep = owners[:m] == owners[n - 1 :]
-    gram_owner = owners[:m][keep] if m > 0 else np.empty(0, dtype=np.int64)
-    grams = grams[keep] if m > 0 else grams
+        grams, gram_owner = grams[keep], owners[:m][keep]
+    else:
+        grams, gram_owner = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     short = np.flatnonzero((per_doc > 0) & (per_doc < n))
     if len(short):
         extra = np.empty(len(short), dtype=np.uint64)
@@ -244,20 +246,20 @@ def shingle_hashes(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray
     return grams, np.bincount(gram_owner, minlength=n_docs)
 
 
-def _words_of_huge(low: str) -> tuple[np.ndarray, np.ndarray]:
+def _words_of_huge(low: str) -> np.ndarray:
     """Word hashes of one text longer than a block, in pieces cut where no word is split."""
+    is_word = _word_table()
     parts, pos = [], 0
     while pos < len(low):
         end = min(pos + _BLOCK_CP - 1, len(low))
         if end < len(low):
             cut = end
-            while cut > pos and (low[cut - 1].isalnum() or low[cut - 1] == "_"):
+            while cut > pos and is_word[ord(low[cut - 1])]:
                 cut -= 1
             end = cut if cut > pos else end  # a single word longer than a block is cut (never seen in text)
-        w, _ = _words_of_block([low[pos:end]])
-        parts.append(w)
+        parts.append(_words_of_block([low[pos:end]])[0])
         pos = end
-    return np.concatenate(parts), np.zeros(0, dtype=np.int64)
+    return np.concatenate(parts)
 
 
 def text_signatures(texts: Sequence[str], *, num_perm: int, seed: int, shingle_size: int) -> np.ndarray:
@@ -277,15 +279,10 @@ def text_signatures(texts: Sequence[str], *, num_perm: int, seed: int, shingle_s
             x = buf[: hv.shape[0]]
             np.multiply(hv, a, out=x)
             np.add(x, b, out=x)
-            who = owners[start : start + hv.shape[0]]
-            bounds = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
-            docs = who[bounds]
-            out[docs] = np.minimum(out[docs], np.minimum.reduceat(x, bounds, axis=0))
+            _fold_min(out, x, owners[start : start + hv.shape[0]])
     # the top 32 bits of the minimum are the minimum of the top 32 bits
     return (out >> _S32).astype(np.uint32)
 
-
-_FAST_CHUNK = 1024
 
 
 def _false_positive_area(threshold: float, b: int, r: int) -> float:

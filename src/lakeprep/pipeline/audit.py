@@ -53,19 +53,21 @@ def _share(part: DataFrame, whole: DataFrame, name: str) -> DataFrame:
     )
 
 
-def _published_clusters(spark: SparkSession, cfg: Config) -> DataFrame | None:
+def _published_clusters(spark: SparkSession, cfg: Config, published: Mapping[str, int] | None) -> DataFrame | None:
     """``(doc_id, cluster_id)`` of the duplicate clusters gold's splits kept together (``action: mark``; with
     ``remove`` only one member of a cluster reaches gold), one cluster per document; None when there are none."""
     name = "silver.dedup_clusters"
     if cfg.silver.dedup.action != "mark" or not table_exists(spark, cfg.storage.table_path(name)):
         return None
-    version = published_versions(spark, cfg).get(name)
+    version = (published_versions(spark, cfg) if published is None else published).get(name)
     clusters = read_table(spark, cfg.storage.table_path(name), version=version, name=name)
     return clusters.groupBy("doc_id").agg(F.min("cluster_id").alias("cluster_id"))
 
 
-def layer_frames(spark: SparkSession, cfg: Config, layer: str, versions: dict[str, int]) -> dict[str, DataFrame]:
-    """The layer's tables at ``versions`` and its ``_stats`` row."""
+def layer_frames(
+    spark: SparkSession, cfg: Config, layer: str, versions: dict[str, int], *, published: Mapping[str, int] | None = None
+) -> dict[str, DataFrame]:
+    """The layer's tables at ``versions`` and its ``_stats`` row (``published``: the publications, if known)."""
     frames = {t: read_table(spark, cfg.storage.table_path(t), version=v, name=t) for t, v in versions.items()}
     if layer == "bronze":
         docs, q = frames["bronze.documents"], frames["quarantine.bronze"]
@@ -95,7 +97,7 @@ def layer_frames(spark: SparkSession, cfg: Config, layer: str, versions: dict[st
         # group sizes w: sd = sqrt(0.25 * sum(w^2)) / sum(w) (= sqrt(0.25 / n) when every group is one document;
         # with groups counted as single documents a build of 12 triples and 20 singles failed by chance).
         unit = docs.select("doc_id").distinct()
-        clusters = _published_clusters(spark, cfg)
+        clusters = _published_clusters(spark, cfg, published)
         if clusters is not None:
             unit = unit.join(clusters, on="doc_id", how="left")
         sizes = unit.groupBy(F.coalesce(*(["cluster_id"] if clusters is not None else []), "doc_id").alias("u")).agg(
@@ -132,7 +134,7 @@ def gate_and_publish(
     if cfg.gates.enabled:
         result = run_gate(
             layer,
-            layer_frames(spark, cfg, layer, versions),
+            layer_frames(spark, cfg, layer, versions, published=published),
             suites_dir=cfg.gates.suites_path,
             parameters=gate_parameters(cfg),
             results_dir=cfg.gate_results_path,
