@@ -43,7 +43,7 @@ sdp: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# every commit point of a build killed and recovered (slow: a build and a half per point; `make test` kills at every fourth)
+# every commit point of a build killed and recovered, after each commit and in the middle of each write (slow: a build and a half per point; `make test` kills at every fifth)
 test-faults: $(STAMP)
 	LAKEPREP_FAULT_POINTS=all $(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
 

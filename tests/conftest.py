@@ -32,7 +32,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator["SparkSession"]:
     from lakeprep.session import get_spark, local_test_conf
 
     warehouse = tmp_path_factory.mktemp("warehouse")
-    session = get_spark(SparkConfig(master="local[2]", app_name="lakeprep-tests"), extra_conf=local_test_conf(str(warehouse)))
+    session = get_spark(SparkConfig(master="local[2]", app_name="lakeprep-tests"), extra_conf=local_test_conf(str(warehouse), small_data=True))
     yield session
     session.stop()
 

@@ -9,17 +9,58 @@ swaps its staged directory in one place; both call :func:`commit_point` before a
   with it to learn the points, so a new table or commit is covered without editing the test.
 - ``LAKEPREP_FAULT_AT=<point>``: SIGKILL this process when it reaches ``point`` (no cleanup, no finally, like a
   lost machine).
+- ``LAKEPREP_FAULT_LAKE=<storage root>`` adds the mid-write points ``during:<table>#<n>``: one for every commit
+  that writes data files into the table's folder (``<root>/<table with . as />``). The log records it (at the
+  commit's end, when new data files appeared); ``LAKEPREP_FAULT_AT=during:<table>#<n>`` SIGKILLs the process as
+  soon as the first new data file of that write appears, while the Delta log has no new version yet: data
+  files on disk that no commit references, as a machine lost in the middle of a write leaves them.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from collections import Counter
+from pathlib import Path
 
 __all__ = ["commit_point"]
 
 _seen: Counter[str] = Counter()
+_files_before: dict[str, set[str]] = {}
+
+
+def _folder(table: str) -> Path | None:
+    root = os.environ.get("LAKEPREP_FAULT_LAKE")
+    return Path(root, *table.split(".")) if root and table != "mds" else None
+
+
+def _data_files(folder: Path) -> set[str]:
+    """Data files (Parquet, deletion vectors) under a table's folder; the log and hidden files aside."""
+    found: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != "_delta_log"]
+        found.update(os.path.join(dirpath, f) for f in filenames if not f.startswith((".", "_")))
+    return found
+
+
+def _log_versions(folder: Path) -> int:
+    log = folder / "_delta_log"
+    return sum(1 for f in os.listdir(log) if f.endswith(".json")) if log.is_dir() else 0
+
+
+def _kill_on_first_new_file(folder: Path, before: set[str]) -> None:
+    """Watch ``folder`` and SIGKILL this process when a new data file shows up before a new commit does."""
+    versions = _log_versions(folder)
+    while True:
+        if _data_files(folder) - before:
+            if _log_versions(folder) == versions:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return  # the commit landed first: this write is not killed mid-way (the test sees rc 0)
+        if _log_versions(folder) != versions:
+            return
+        time.sleep(0.002)
 
 
 def commit_point(stage: str, table: str) -> None:
@@ -29,9 +70,17 @@ def commit_point(stage: str, table: str) -> None:
         return
     if stage == "before":
         _seen[table] += 1
-    point = f"{stage}:{table}#{_seen[table]}"
+    n = _seen[table]
+    folder = _folder(table)
+    lines = [f"{stage}:{table}#{n}"]
+    if folder is not None and stage == "before":
+        _files_before[table] = _data_files(folder)
+        if at == f"during:{table}#{n}":
+            threading.Thread(target=_kill_on_first_new_file, args=(folder, _files_before[table]), daemon=True).start()
+    if folder is not None and stage == "after" and _data_files(folder) - _files_before.pop(table, set()):
+        lines.insert(0, f"during:{table}#{n}")
     if log:
         with open(log, "a", encoding="utf-8") as fh:
-            fh.write(point + "\n")
-    if at == point:
+            fh.write("".join(line + "\n" for line in lines))
+    if at == lines[-1]:
         os.kill(os.getpid(), signal.SIGKILL)

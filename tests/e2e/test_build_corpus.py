@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from lakeprep.session import SMALL_DATA_CONF
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -27,7 +29,7 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
         yaml.safe_dump(
             {
                 "storage": {"root": str(tmp_path / "lake")},
-                "spark": {"master": "local[1]", "conf": {"spark.sql.shuffle.partitions": "2"}},
+                "spark": {"master": "local[1]", "conf": {"spark.sql.shuffle.partitions": "2", **SMALL_DATA_CONF}},
                 "bronze": {"landing": str(sample_landing)},
                 "gold": {"sequences": {"seq_len": 64}, "splits": {"train": 0.8, "val": 0.1, "test": 0.1}},
             }

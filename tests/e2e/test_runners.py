@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 from lakeprep.config import Config, config_from_mapping
 from lakeprep.io.delta import read_table
 from lakeprep.pipeline.batch import run_build
+from lakeprep.session import SMALL_DATA_CONF
 
 from ..conftest import REPO, SAMPLE_LANDING
 
@@ -56,7 +57,7 @@ def _mapping(root: Path, landing: Path, **spark: object) -> dict:
             "silver.documents": [{"name": "enough_words", "expr": "word_count >= 30", "severity": "drop"}],
             "gold.chunks": [{"name": "chunk_within_size", "expr": "token_count <= 512", "severity": "fail"}],
         },
-        "spark": {"conf": {"spark.sql.shuffle.partitions": "2"}, **spark},
+        "spark": {"conf": {"spark.sql.shuffle.partitions": "2", **SMALL_DATA_CONF}, **spark},
     }
 
 
@@ -106,11 +107,25 @@ def test_spark_connect_run_equals_the_classic_run(spark: SparkSession, reference
         "spark = get_spark(cfg.spark)\n"
         "assert is_connect(spark), type(spark)\n"
         "print('CONNECT', type(spark).__module__)\n"
+        # the lake claim over Connect: while another thread holds the lake, a build is refused
+        "import threading\n"
+        "from lakeprep.io.claim import LakeBusyError, claim_lake\n"
+        "held, release = threading.Event(), threading.Event()\n"
+        "def hold():\n"
+        "    with claim_lake(spark, cfg, run_id='holder-run', command='tag'):\n"
+        "        held.set(); release.wait(600)\n"
+        "holder = threading.Thread(target=hold); holder.start(); assert held.wait(600)\n"
+        "try:\n"
+        "    run_build(spark, cfg); print('NOT REFUSED')\n"
+        "except LakeBusyError as exc:\n"
+        "    print('REFUSED', exc)\n"
+        "release.set(); holder.join()\n"
         "print(run_build(spark, cfg).summary())\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert "CONNECT pyspark.sql.connect.session" in proc.stdout
+    assert "REFUSED the lake at" in proc.stdout and "is being written by run holder-run (tag" in proc.stdout, proc.stdout[-3000:]
     assert "gate gold: passed" in proc.stdout
     _assert_same_tables(spark, cfg, tmp_path / "lake")
 

@@ -1,13 +1,14 @@
 """Crash and concurrency tests on real Spark + Delta (marked ``faults``; ``pytest -m faults`` runs them alone).
 
 A build of a tiny corpus runs in its own process (``lakeprep build``: its own JVM) and is SIGKILLed at a commit
-point (:mod:`lakeprep.faults`); the points are not listed here but learned from a recorded build, so a new
-table or commit is covered without editing this file. After each kill the build is run again (in this
-process) and the lake must equal the uninterrupted one: every table's rows (run ids and timestamps aside),
-no duplicate keys, the published versions' contents, and the MDS shards byte for byte.
+point (:mod:`lakeprep.faults`): after a commit and before the next, or in the middle of a write (data files
+on disk, no commit yet). The points are not listed here but learned from a recorded build, so a new table or
+commit is covered without editing this file. After each kill the build is run again (in this process) and
+the lake must equal the uninterrupted one: every table's rows (run ids and timestamps aside), no duplicate
+keys, the published versions' contents, and the MDS shards byte for byte.
 
-Every point costs a build and a half, so by default every fourth point is killed (spread over all
-layers, a different table each time); ``LAKEPREP_FAULT_POINTS=all`` kills at every one.
+Every point costs a build and a half, so by default every fifth point is killed (spread over all layers, a
+different table each time); ``LAKEPREP_FAULT_POINTS=all`` kills at every one.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from lakeprep.io.tags import published_versions
 from lakeprep.pipeline.batch import run_build
 from lakeprep.pipeline.layers import SPECS
 from lakeprep.schemas import TABLES
+from lakeprep.session import SMALL_DATA_CONF
 
 pytestmark = pytest.mark.faults
 
@@ -56,9 +58,9 @@ def _config(tmp: Path, landing: Path, name: str) -> Path:
     conf.write_text(
         yaml.safe_dump(
             {
-                "run": {"heartbeat_seconds": 5, "stale_after_seconds": 60, "wait_poll_seconds": 1},
+                "run": {"heartbeat_seconds": 20, "stale_after_seconds": 60, "wait_poll_seconds": 1},
                 "storage": {"root": str(tmp / name)},
-                "spark": {"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false"}},
+                "spark": {"master": "local[2]", "conf": {"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false", **SMALL_DATA_CONF}},
                 "bronze": {"landing": str(landing), "jsonl": {"id_field": "id"}},
                 "gold": {"chunking": {"chunk_size": 64, "chunk_overlap": 8}, "sequences": {"seq_len": 32}},
             }
@@ -106,15 +108,17 @@ def reference(tmp_path_factory: pytest.TempPathFactory, landing: Path) -> tuple[
     """An uninterrupted build in its own process, recording every commit point it passes."""
     tmp = tmp_path_factory.mktemp("faults")
     log = tmp / "points.txt"
-    proc = _build(_config(tmp, landing, "reference"), LAKEPREP_FAULT_LOG=str(log))
+    proc = _build(_config(tmp, landing, "reference"), LAKEPREP_FAULT_LOG=str(log), LAKEPREP_FAULT_LAKE=str(tmp / "reference"))
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err[-3000:]
     points = log.read_text().split()
     assert len(points) == len(set(points)) > 20
-    # a kill before a commit is the same state as one after the commit before it; "between:mds" is the
-    # one point inside a commit (the old export moved aside, the new one not yet in place)
+    # a kill before a commit is the same state as one after the commit before it; "during:<table>#n" kills in
+    # the middle of a write (its data files appear, its commit does not); "between:mds" is the one point inside
+    # the MDS swap (the old export moved aside, the new one not yet in place)
     after = [p for p in points if not p.startswith("before:")]
-    chosen = after if os.environ.get("LAKEPREP_FAULT_POINTS") == "all" else after[1::4]
+    assert sum(p.startswith("during:") for p in after) >= 8, after
+    chosen = after if os.environ.get("LAKEPREP_FAULT_POINTS") == "all" else after[1::5]
     return chosen, _config(tmp, landing, "reference")
 
 
@@ -124,10 +128,11 @@ def test_every_commit_point_recovers_to_the_uninterrupted_lake(
     points, ref_conf = reference
     expected = _snapshot(spark, load_config(ref_conf))
     assert all(any(layer in p for p in points) for layer in ("bronze", "silver", "gold", "_lakeprep")), points
+    assert any(p.startswith("during:") for p in points) and any(p.startswith("after:") for p in points), points
     failures = []
     for i, point in enumerate(points):
         conf = _config(tmp_path, landing, f"lake{i}")
-        proc = _build(conf, LAKEPREP_FAULT_AT=point)
+        proc = _build(conf, LAKEPREP_FAULT_AT=point, LAKEPREP_FAULT_LAKE=str(tmp_path / f"lake{i}"))
         _, err = proc.communicate(timeout=900)
         if proc.returncode != -9:
             failures.append(f"{point}: the build was not killed there (rc {proc.returncode}): {err[-500:]}")

@@ -1,0 +1,53 @@
+"""The fault-injection hook itself (no Spark): points recorded, a kill at a point, a kill in the middle of a write."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = """
+import os, sys, time
+from pathlib import Path
+from lakeprep.faults import commit_point
+table = Path(sys.argv[1], "bronze", "documents")
+(table / "_delta_log").mkdir(parents=True, exist_ok=True)
+commit_point("before", "bronze.documents")
+time.sleep(0.2)
+(table / "part-00000-a.parquet").write_bytes(b"data")   # the write's first data file
+time.sleep(0.5)
+(table / "_delta_log" / "00000000000000000000.json").write_text("{}")   # its commit
+commit_point("after", "bronze.documents")
+commit_point("before", "bronze.documents")   # a commit that writes no data file (e.g. a metadata change)
+commit_point("after", "bronze.documents")
+print("finished")
+"""
+
+
+def _run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("LAKEPREP_FAULT")}
+    return subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "lake")], env={**full, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_the_log_lists_a_mid_write_point_only_for_commits_that_wrote_data_files(tmp_path: Path) -> None:
+    log = tmp_path / "points.txt"
+    proc = _run(tmp_path, LAKEPREP_FAULT_LOG=str(log), LAKEPREP_FAULT_LAKE=str(tmp_path / "lake"))
+    assert proc.returncode == 0 and "finished" in proc.stdout, proc.stderr
+    assert log.read_text().split() == [
+        "before:bronze.documents#1", "during:bronze.documents#1", "after:bronze.documents#1",
+        "before:bronze.documents#2", "after:bronze.documents#2",
+    ]
+
+
+def test_a_mid_write_kill_leaves_data_files_and_no_commit(tmp_path: Path) -> None:
+    proc = _run(tmp_path, LAKEPREP_FAULT_AT="during:bronze.documents#1", LAKEPREP_FAULT_LAKE=str(tmp_path / "lake"))
+    assert proc.returncode == -9 and "finished" not in proc.stdout
+    table = tmp_path / "lake" / "bronze" / "documents"
+    assert (table / "part-00000-a.parquet").exists() and not list((table / "_delta_log").iterdir())
+
+
+def test_a_kill_after_a_commit_and_no_effect_without_the_environment(tmp_path: Path) -> None:
+    killed = _run(tmp_path / "a", LAKEPREP_FAULT_AT="after:bronze.documents#1")
+    assert killed.returncode == -9 and (tmp_path / "a" / "lake" / "bronze" / "documents" / "_delta_log" / "00000000000000000000.json").exists()
+    assert _run(tmp_path / "b").stdout.strip() == "finished"
