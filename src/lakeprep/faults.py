@@ -10,7 +10,7 @@ swaps its staged directory in one place; both call :func:`commit_point` before a
 - ``LAKEPREP_FAULT_AT=<point>``: SIGKILL this process when it reaches ``point`` (no cleanup, no finally, like a
   lost machine).
 - ``LAKEPREP_FAULT_LAKE=<storage root>`` adds the mid-write points ``during:<table>#<n>``: one for every commit
-  that writes data files into the table's folder (``<root>/<table with . as />``). The log records it (at the
+  that writes data files into the table's folder (``StorageConfig.table_path``). The log records it (at the
   commit's end, when new data files appeared); ``LAKEPREP_FAULT_AT=during:<table>#<n>`` SIGKILLs the process as
   soon as the first new data file of that write appears, while the Delta log has no new version yet: data
   files on disk that no commit references, as a machine lost in the middle of a write leaves them.
@@ -25,6 +25,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from lakeprep.config import StorageConfig
+
 __all__ = ["commit_point"]
 
 _seen: Counter[str] = Counter()
@@ -33,7 +35,7 @@ _files_before: dict[str, set[str]] = {}
 
 def _folder(table: str) -> Path | None:
     root = os.environ.get("LAKEPREP_FAULT_LAKE")
-    return Path(root, *table.split(".")) if root and table != "mds" else None
+    return Path(StorageConfig(root).table_path(table)) if root and table != "mds" else None
 
 
 def _data_files(folder: Path) -> set[str]:

@@ -52,8 +52,9 @@ _LOCAL_DEFAULTS: Mapping[str, str] = {
 # Interpreted expressions instead of generated code, for runs whose tables are small (the sample, tests, a
 # laptop iterating on a config). Delta's own typed Datasets (log replay, commits, history) build and format
 # the code of wide projections in every task before the compiled-class cache is even consulted; on the 5-file
-# fault corpus that was ~35% of the JVM's CPU, and these two settings took 22% off the bronze tests' wall time
-# (169 s -> 132 s). Large data wants generated code: leave them out of a cluster config.
+# fault corpus that code's comment-stripping regexes alone were 14% of the JVM's sampled CPU (and executor tasks
+# went from 36 to 16 CPU-s with these settings), and they took 22% off the bronze tests' wall time (169 s ->
+# 132 s). Large data wants generated code: leave them out of a cluster config.
 SMALL_DATA_CONF: Mapping[str, str] = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
