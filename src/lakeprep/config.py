@@ -54,7 +54,7 @@ __all__ = [
     "load_config",
 ]
 
-SUPPORTED_FORMATS: tuple[str, ...] = ("txt", "md", "html", "jsonl")
+SUPPORTED_FORMATS: tuple[str, ...] = ("txt", "md", "html", "jsonl", "pdf", "docx", "pptx", "warc")
 """Formats the bronze reader can parse; extensions are mapped onto these in ``bronze.formats``."""
 
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -133,6 +133,34 @@ class JsonlConfig:
 
 
 @dataclass(frozen=True)
+class PdfConfig:
+    """How a PDF becomes text (:mod:`lakeprep.io.pdf`)."""
+
+    strip_running_lines: bool = True  # drop page numbers and headers/footers repeated on 3+ pages
+
+
+@dataclass(frozen=True)
+class PptxConfig:
+    """How a PowerPoint deck becomes text (:mod:`lakeprep.io.office`)."""
+
+    notes: bool = False  # add each slide's speaker notes after its text
+
+
+@dataclass(frozen=True)
+class WarcConfig:
+    """Which WARC response records become documents (:mod:`lakeprep.io.warc`)."""
+
+    content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
+
+    def __post_init__(self) -> None:
+        if not self.content_types:
+            raise ConfigError("bronze.warc.content_types", "needs at least one MIME type, e.g. [text/html]")
+        for t in self.content_types:
+            if "/" not in t or t != t.lower().strip():
+                raise ConfigError("bronze.warc.content_types", f"{t!r} is not a lower-case MIME type like text/html")
+
+
+@dataclass(frozen=True)
 class BronzeConfig:
     """Incremental ingestion of the landing directory into ``bronze.documents``."""
 
@@ -146,11 +174,21 @@ class BronzeConfig:
             ".html": "html",
             ".htm": "html",
             ".jsonl": "jsonl",
+            ".pdf": "pdf",
+            ".docx": "docx",
+            ".pptx": "pptx",
+            ".warc": "warc",
+            ".warc.gz": "warc",
         }
     )
     max_file_bytes: int = 16 * 1024 * 1024
+    # per-format limits that replace max_file_bytes, e.g. {warc: 1000000000} for Common Crawl files
+    max_file_bytes_by_format: Mapping[str, int] = field(default_factory=dict)
     encodings: tuple[str, ...] = ("utf-8",)
     jsonl: JsonlConfig = field(default_factory=JsonlConfig)
+    pdf: PdfConfig = field(default_factory=PdfConfig)
+    pptx: PptxConfig = field(default_factory=PptxConfig)
+    warc: WarcConfig = field(default_factory=WarcConfig)
 
     def __post_init__(self) -> None:
         if not self.landing.strip():
@@ -160,10 +198,14 @@ class BronzeConfig:
                 raise ConfigError(f"bronze.formats.{ext}", "extensions are lower case and start with '.'")
             if fmt not in SUPPORTED_FORMATS:
                 raise ConfigError(f"bronze.formats.{ext}", f"{fmt!r} is not one of {list(SUPPORTED_FORMATS)}")
-        if not 1 <= self.max_file_bytes <= 1_500_000_000:
-            raise ConfigError(
-                "bronze.max_file_bytes", f"must be between 1 and 1500000000 (Spark row limit), got {self.max_file_bytes}"
-            )
+        for key, limit in (("max_file_bytes", self.max_file_bytes), *(
+            (f"max_file_bytes_by_format.{f}", n) for f, n in self.max_file_bytes_by_format.items()
+        )):
+            if not isinstance(limit, int) or not 1 <= limit <= 1_500_000_000:
+                raise ConfigError(f"bronze.{key}", f"must be between 1 and 1500000000 (Spark row limit), got {limit!r}")
+        for fmt in self.max_file_bytes_by_format:
+            if fmt not in SUPPORTED_FORMATS:
+                raise ConfigError(f"bronze.max_file_bytes_by_format.{fmt}", f"{fmt!r} is not one of {list(SUPPORTED_FORMATS)}")
         if not self.encodings:
             raise ConfigError("bronze.encodings", "needs at least one encoding, e.g. [utf-8]")
         for enc in self.encodings:
@@ -175,6 +217,10 @@ class BronzeConfig:
     @property
     def landing_path(self) -> str:
         return _absolute(self.landing)
+
+    def max_bytes_for(self, fmt: str | None) -> int:
+        """The size limit of a file of format ``fmt``."""
+        return self.max_file_bytes_by_format.get(fmt or "", self.max_file_bytes)
 
 
 @dataclass(frozen=True)

@@ -49,11 +49,11 @@ BRONZE_DOCUMENTS = StructType(
         StructField("source_path", StringType(), False),  # URI of the landing file
         StructField("record_index", IntegerType(), False),  # 0, or the jsonl line number (1-based)
         StructField("record_id", StringType(), True),  # the jsonl id field, when configured
-        StructField("format", StringType(), False),  # txt | md | html | jsonl
+        StructField("format", StringType(), False),  # of the text: txt | md | html | jsonl | pdf | docx | pptx (warc records: html | txt)
         StructField("size_bytes", LongType(), False),  # of the landing file
         StructField("modification_time", TimestampType(), False),  # of the landing file
         StructField("sha256", StringType(), False),  # of the landing file's bytes
-        StructField("text", StringType(), False),  # decoded raw text (html kept as html)
+        StructField("text", StringType(), False),  # decoded raw text (html kept as html; pdf/docx/pptx as extracted text)
         StructField("attributes", StringType(), True),  # other jsonl fields, JSON object
         StructField("ingest_run_id", StringType(), False),
         StructField("ingest_ts", TimestampType(), False),
@@ -90,6 +90,7 @@ PARSED_FILE = StructType(
         StructField("attributes", StringType(), True),
         StructField("reject_reasons", ArrayType(StringType(), False), True),
         StructField("excerpt", StringType(), True),
+        StructField("notes", MapType(StringType(), IntegerType(), False), True),  # container counts (WARC), first row of a file
     ]
 )
 
@@ -184,6 +185,8 @@ CHUNK_FIELDS = [
     StructField("char_start", IntegerType(), False),  # text == silver text[char_start:char_end] (code points)
     StructField("char_end", IntegerType(), False),
     StructField("section_path", ArrayType(StringType(), False), False),  # headings, outermost first
+    StructField("page_start", IntegerType(), True),  # 1-based page (slide) of the first character: pdf, pptx
+    StructField("page_end", IntegerType(), True),  # ... and of the last; null for formats without pages
 ]
 GOLD_CHUNKS = StructType(
     [

@@ -253,3 +253,50 @@ def _now():  # type: ignore[no-untyped-def]
     from datetime import datetime, timezone
 
     return datetime.now(timezone.utc)
+
+
+FORMAT_FIXTURES = Path(__file__).parents[1] / "fixtures" / "formats"
+FORMAT_OUTCOMES = {  # fixture -> reject reason code (None: ingested)
+    "handbook.pdf": None, "handbook_outline.pdf": None, "checklist.docx": None, "review.pptx": None,
+    "crawl.warc.gz": None, "crawl.warc": None,
+    "encrypted.pdf": "pdf_encrypted", "scanned.pdf": "pdf_no_text", "broken.pdf": "pdf_unreadable",
+    "encrypted.docx": "office_encrypted", "corrupt.docx": "office_unreadable", "nothing.warc": "warc_unreadable",
+}  # fmt: skip
+
+
+def test_pdf_office_and_warc_files_are_ingested_or_quarantined_with_their_reason(spark: SparkSession, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for name in FORMAT_OUTCOMES:
+        (landing / name).write_bytes((FORMAT_FIXTURES / name).read_bytes())
+    cfg = make_config(landing, tmp_path / "lake", "bronze.max_file_bytes_by_format.docx=40000")
+    result = ingest_bronze(spark, cfg, run_id="run-1", started_at=_now())
+
+    _assert_every_file_accounted_once(spark, cfg, landing)
+    q = {r["source_path"].rsplit("/", 1)[1]: r for r in table(spark, cfg, "quarantine.bronze").collect()}
+    expected_q = {n: code for n, code in FORMAT_OUTCOMES.items() if code}
+    expected_q["encrypted.docx"] = "too_large"  # 42 KB > the docx limit: rejected by size before it is read
+    assert {n: r["reject_reasons"][0].split(":", 1)[0] for n, r in q.items()} == expected_q
+    assert q["encrypted.pdf"]["format"] == "pdf" and q["nothing.warc"]["format"] == "warc"
+
+    docs = table(spark, cfg, "bronze.documents").collect()
+    by_file: dict[str, list] = {}
+    for d in docs:
+        by_file.setdefault(d["source_path"].rsplit("/", 1)[1], []).append(d)
+    assert set(by_file) == {n for n, code in FORMAT_OUTCOMES.items() if not code}
+    assert [d["format"] for d in by_file["handbook.pdf"]] == ["pdf"] and "\f" in by_file["handbook.pdf"][0]["text"]
+    assert [d["format"] for d in by_file["review.pptx"]] == ["pptx"]
+    assert by_file["checklist.docx"][0]["text"].startswith("# Release checklist")
+    for warc in ("crawl.warc.gz", "crawl.warc"):  # one document per usable response record, in record order
+        rows = sorted(by_file[warc], key=lambda d: d["record_index"])
+        assert [d["format"] for d in rows] == ["html", "txt", "html"]
+        assert all(d["record_id"].startswith("<urn:uuid:") for d in rows)
+    assert result.record_counts["warc:document"] == 6 and result.record_counts["warc:corrupt"] == 2
+    assert result.record_counts["warc:skipped:request"] == 10
+    assert result.files_by_format == {
+        "pdf": {"ingested": 2, "quarantined": 3},
+        "docx": {"ingested": 1, "quarantined": 2},
+        "pptx": {"ingested": 1, "quarantined": 0},
+        "warc": {"ingested": 2, "quarantined": 1},
+    }
+    assert any(line.startswith("  records:     warc:corrupt 2") for line in result.summary_lines())

@@ -40,7 +40,7 @@ def test_explode_chunks_matches_the_kernel(spark: SparkSession) -> None:
     for doc_id, text, path in docs:
         for c in chunk_document(text, ENC, chunk_size=40, chunk_overlap=8):
             rows.append((chunk_id(doc_id, c.index, c.text), doc_id, c.index, c.text, c.token_count,
-                         c.char_start, c.char_end, list(c.section_path), path))
+                         c.char_start, c.char_end, list(c.section_path), None, None, path))
     expected = spark.createDataFrame(rows, actual.schema)
     assert len(rows) > 4
     assert_df_equality(actual, expected, ignore_row_order=True)

@@ -42,7 +42,9 @@ def test_typo_top_level_section() -> None:
     [
         ({"bronze": {"max_file_bytes": "big"}}, "bronze.max_file_bytes", "must be an integer"),
         ({"bronze": {"max_file_bytes": 0}}, "bronze.max_file_bytes", "between 1 and"),
-        ({"bronze": {"formats": {".pdf": "pdf"}}}, "bronze.formats..pdf", "not one of ['txt', 'md', 'html', 'jsonl']"),
+        ({"bronze": {"formats": {".doc": "doc"}}}, "bronze.formats..doc", "'doc' is not one of ['txt', 'md', 'html', 'jsonl', 'pdf', 'docx', 'pptx', 'warc']"),
+        ({"bronze": {"max_file_bytes_by_format": {"warc": 0}}}, "bronze.max_file_bytes_by_format.warc", "between 1 and 1500000000"),
+        ({"bronze": {"warc": {"content_types": ["HTML"]}}}, "bronze.warc.content_types", "lower-case MIME type"),
         ({"bronze": {"formats": {"txt": "txt"}}}, "bronze.formats.txt", "start with '.'"),
         ({"bronze": {"encodings": ["utf-9"]}}, "bronze.encodings", "not a codec"),
         ({"run": {"name": "has space"}}, "run.name", "must match"),

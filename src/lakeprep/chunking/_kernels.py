@@ -45,6 +45,7 @@ import bisect
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -56,7 +57,7 @@ from lakeprep.text.markdown import fence_state
 if TYPE_CHECKING:
     import tiktoken
 
-__all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "code_blocks", "section_headings"]
+__all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "code_blocks", "page_spans", "section_headings"]
 
 _HEADING = re.compile(r"(?m)^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _FENCE_LINE = re.compile(r"[ ]{0,3}(?:`{3,}|~{3,})")  # at a line start: a line that may open or close a fenced block
@@ -79,6 +80,13 @@ class Chunk:
     token_start: int  # in the document's own encoding
     token_end: int
     section_path: tuple[str, ...]
+
+
+def page_spans(text: str, spans: Sequence[tuple[int, int]], *, page_break: str = "\f") -> list[tuple[int, int]]:
+    """1-based ``(first, last)`` page of each ``(char_start, char_end)`` span of a paged document, whose
+    pages are separated by ``page_break`` characters (pages are counted, so masking and chunking keep them)."""
+    breaks = [m.start() for m in re.finditer(re.escape(page_break), text)]
+    return [(bisect.bisect_right(breaks, start) + 1, bisect.bisect_right(breaks, max(start, end - 1)) + 1) for start, end in spans]
 
 
 def chunk_id(doc_id: str, index: int, text: str) -> str:

@@ -8,7 +8,8 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakeprep.chunking._kernels import chunk_document, chunk_id
+from lakeprep.chunking._kernels import chunk_document, chunk_id, page_spans
+from lakeprep.io.formats import PAGED_FORMATS
 from lakeprep.schemas import CHUNK_FIELDS, conform, schema_of
 from lakeprep.tokenizers import get_encoding
 
@@ -16,12 +17,18 @@ __all__ = ["CHUNK_FIELDS", "explode_chunks"]
 
 
 def explode_chunks(
-    *, encoding: str, chunk_size: int, chunk_overlap: int, carry: Sequence[str] = ("source_path",)
+    *,
+    encoding: str,
+    chunk_size: int,
+    chunk_overlap: int,
+    carry: Sequence[str] = ("source_path",),
+    pages_from: str | None = None,
 ) -> Callable[[DataFrame], DataFrame]:
     """``(doc_id, text, *carry)`` -> chunk rows (:data:`CHUNK_FIELDS` plus the ``carry`` columns).
 
     A document with empty text yields no chunk; carried columns are strings. The tokenizer is loaded once
-    per Python worker.
+    per Python worker. With ``pages_from`` (a format column, e.g. ``"format"``), chunks of paged formats
+    (:data:`~lakeprep.io.formats.PAGED_FORMATS`) get ``page_start``/``page_end``; other chunks get nulls.
     """
     names = [f.name for f in CHUNK_FIELDS]
 
@@ -30,19 +37,25 @@ def explode_chunks(
         for batch in batches:
             rows: list[tuple] = []
             extra = [batch[c].tolist() for c in carry]
+            paged = [f in PAGED_FORMATS for f in batch[pages_from]] if pages_from else [False] * len(batch)
             for i, (doc_id, text) in enumerate(zip(batch["doc_id"], batch["text"])):
                 carried = tuple(col[i] for col in extra)
-                for c in chunk_document(text or "", enc, chunk_size=chunk_size, chunk_overlap=chunk_overlap):
+                chunks = chunk_document(text or "", enc, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+                pages = page_spans(text, [(c.char_start, c.char_end) for c in chunks]) if paged[i] else [(None, None)] * len(chunks)
+                for c, (first, last) in zip(chunks, pages):
                     rows.append(
                         (chunk_id(doc_id, c.index, c.text), doc_id, c.index, c.text, c.token_count,
-                         c.char_start, c.char_end, list(c.section_path), *carried)
+                         c.char_start, c.char_end, list(c.section_path), first, last, *carried)
                     )
-            yield pd.DataFrame(rows, columns=[*names, *carry])
+            out = pd.DataFrame(rows, columns=[*names, *carry])
+            out[["page_start", "page_end"]] = out[["page_start", "page_end"]].astype("Int32")  # nullable
+            yield out
 
     def transform(df: DataFrame) -> DataFrame:
         # spelled out, not read from df: declarative pipelines forbid analysis while the graph is defined
         schema = StructType([*CHUNK_FIELDS, *[StructField(c, StringType(), True) for c in carry]])
-        source = schema_of({"doc_id": StringType(), "text": StringType(), **{c: StringType() for c in carry}})
+        columns = {"doc_id": StringType(), "text": StringType(), **{c: StringType() for c in carry}}
+        source = schema_of({**columns, **({pages_from: StringType()} if pages_from else {})})
         return conform(df, source).mapInPandas(run, schema=schema)
 
     return transform

@@ -24,7 +24,7 @@ from lakeprep.errors import LandingError
 from lakeprep.io.formats import doc_id_for, excerpt_of, parse_file
 from lakeprep.schemas import PARSED_FILE, conform, schema_of
 
-__all__ = ["UNKNOWN_MTIME", "format_of", "list_landing", "parse_landing_files", "read_landing_files"]
+__all__ = ["UNKNOWN_MTIME", "extension_of", "format_of", "list_landing", "max_bytes_of", "parse_landing_files", "read_landing_files"]
 
 _GLOB_CHARS = "\\*?[]{}"
 UNKNOWN_MTIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -59,11 +59,30 @@ def list_landing(spark: SparkSession, landing: str) -> DataFrame:
     return scanned.unionByName(empties)
 
 
+def extension_of(path: Column) -> Column:
+    """The lower-cased extension of a path (``.pdf``), or its last two for compressed containers (``.warc.gz``)."""
+    lower = F.lower(path)
+    double = F.regexp_extract(lower, r"(\.[^./]+\.(?:gz|bz2|zst|xz))$", 1)
+    return F.when(double != "", double).otherwise(F.regexp_extract(lower, r"(\.[^./]+)$", 1))
+
+
 def format_of(path: Column, formats: Mapping[str, str]) -> Column:
-    """The configured format for a path's (lower-cased) extension, or null when it is not mapped."""
-    ext = F.lower(F.regexp_extract(path, r"(\.[^./]+)$", 1))
+    """The configured format for a path's (lower-cased) extension, or null when it is not mapped.
+
+    A two-part extension (``.warc.gz``) is looked up first, then the last part alone (``.gz``).
+    """
     mapping = F.create_map(*[F.lit(x) for kv in sorted(formats.items()) for x in kv])
-    return F.when(ext == "", F.lit(None).cast("string")).otherwise(F.element_at(mapping, ext))
+    single = F.lower(F.regexp_extract(path, r"(\.[^./]+)$", 1))
+    found = F.coalesce(F.element_at(mapping, extension_of(path)), F.element_at(mapping, single))
+    return F.when(single == "", F.lit(None).cast("string")).otherwise(found)
+
+
+def max_bytes_of(fmt: Column, cfg: BronzeConfig) -> Column:
+    """The size limit of each row's format (``bronze.max_file_bytes_by_format``, else ``max_file_bytes``)."""
+    if not cfg.max_file_bytes_by_format:
+        return F.lit(cfg.max_file_bytes)
+    mapping = F.create_map(*[F.lit(x) for kv in sorted(cfg.max_file_bytes_by_format.items()) for x in kv])
+    return F.coalesce(F.element_at(mapping, fmt), F.lit(cfg.max_file_bytes)).cast("long")
 
 
 def read_landing_files(spark: SparkSession, paths: Sequence[str]) -> DataFrame | None:
@@ -101,11 +120,17 @@ def parse_landing_files(files: DataFrame, cfg: BronzeConfig) -> DataFrame:
     """``binaryFile`` rows (plus a ``format`` column) -> one row per document or per rejected file.
 
     The result has the :data:`lakeprep.schemas.PARSED_FILE` schema; rejected files have
-    ``reject_reasons`` set and no document columns.
+    ``reject_reasons`` set and no document columns. A container's counts of records it skipped (WARC) ride
+    on its first document's ``notes``, so summing ``notes`` over the rows counts each file once.
     """
-    encodings = tuple(cfg.encodings)
-    text_field = cfg.jsonl.text_field
-    id_field = cfg.jsonl.id_field
+    options = {
+        "encodings": tuple(cfg.encodings),
+        "text_field": cfg.jsonl.text_field,
+        "id_field": cfg.jsonl.id_field,
+        "pdf_strip_running_lines": cfg.pdf.strip_running_lines,
+        "pptx_notes": cfg.pptx.notes,
+        "warc_content_types": tuple(cfg.warc.content_types),
+    }
 
     empty: dict[str, object] = dict.fromkeys(PARSED_FILE.fieldNames())  # missing values are None, never NaN
 
@@ -124,14 +149,16 @@ def parse_landing_files(files: DataFrame, cfg: BronzeConfig) -> DataFrame:
                     "modification_time": mtime,
                     "sha256": hashlib.sha256(data).hexdigest(),
                 }
-                result = parse_file(data, fmt, encodings=encodings, text_field=text_field, id_field=id_field)
+                result = parse_file(data, fmt, **options)  # type: ignore[arg-type]
                 if not result.accepted:
                     rows.append({**base, "reject_reasons": list(result.reasons), "excerpt": excerpt_of(data)})
                     continue
-                for rec in result.records:
+                for i, rec in enumerate(result.records):
                     rows.append(
                         {
                             **base,
+                            "format": rec.format or fmt,
+                            "notes": dict(result.notes) if i == 0 and result.notes else None,  # once per file
                             "doc_id": doc_id_for(path, rec.record_index, rec.text),
                             "record_index": rec.record_index,
                             "record_id": rec.record_id,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,6 +71,8 @@ class BronzeResult:
     quarantine_version: int | None = None
     seconds: float = 0.0
     rule_violations: Mapping[str, int] = field(default_factory=dict)  # warn rules: rows violating each
+    files_by_format: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # format -> {ingested, quarantined}
+    record_counts: Mapping[str, int] = field(default_factory=dict)  # container records: warc:document, warc:corrupt...
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -82,6 +85,13 @@ class BronzeResult:
         ]
         for code, n in sorted(self.quarantine_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {code}: {n}")
+        if self.files_by_format:
+            lines.append(
+                "  by format:   "
+                + ", ".join(f"{fmt} {c['ingested']}+{c['quarantined']}q" for fmt, c in sorted(self.files_by_format.items()))
+            )
+        if self.record_counts:
+            lines.append("  records:     " + ", ".join(f"{k} {v}" for k, v in sorted(self.record_counts.items())))
         for name, n in sorted(self.rule_violations.items()):
             lines.append(f"  rule {name}: {n} rows violate it (warn)")
         lines.append(f"  seconds:     {self.seconds:.1f}")
@@ -136,8 +146,9 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
         schema="source_path string, size_bytes long, modification_time timestamp, format string",
     )
 
-    max_bytes = cfg.bronze.max_file_bytes
-    to_read = [r["source_path"] for r in pending_rows if r["format"] is not None and 0 < r["size_bytes"] <= max_bytes]
+    to_read = [
+        r["source_path"] for r in pending_rows if r["format"] is not None and 0 < r["size_bytes"] <= cfg.bronze.max_bytes_for(r["format"])
+    ]
     ctx = BuildContext(run_id=run_id, started_at=started_at)
 
     with session_conf(spark, _PARSE_CONF):
@@ -167,10 +178,23 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
                 quarantine_version = _append_quarantine(
                     spark, rejects, quarantine_path, metadata={**meta, "table": QUARANTINE_TABLE}
                 )
-            stats = docs.agg(F.countDistinct("source_path").alias("files"), F.count(F.lit(1)).alias("docs")).first()
+            quarantined_by_format = (
+                {(r["format"] or "(unmapped)"): int(r["n"]) for r in rejects.groupBy("format").agg(F.count(F.lit(1)).alias("n")).collect()}
+                if files_quarantined
+                else {}
+            )
+            stats = views["bronze.parsed"].where(F.col("reject_reasons").isNull()).agg(  # the documents, with notes
+                F.countDistinct("source_path").alias("files"),
+                F.count(F.lit(1)).alias("docs"),
+                F.collect_list("notes").alias("notes"),  # one map per container file (WARC), none for others
+            ).first()
         finally:
             ctx.release()
 
+    processed = Counter((r["format"] or "(unmapped)") for r in pending_rows)
+    record_counts: Counter[str] = Counter()
+    for notes in (stats["notes"] if stats else None) or []:
+        record_counts.update({k: int(v) for k, v in notes.items()})
     result = BronzeResult(
         run_id=run_id,
         files_seen=files_seen,
@@ -185,6 +209,11 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
         quarantine_version=quarantine_version,
         seconds=time.monotonic() - t0,
         rule_violations=rule_violations,
+        files_by_format={
+            fmt: {"ingested": n - quarantined_by_format.get(fmt, 0), "quarantined": quarantined_by_format.get(fmt, 0)}
+            for fmt, n in processed.items()
+        },
+        record_counts=dict(record_counts),
     )
     log.info(
         "bronze %s: %d files ingested (%d documents), %d quarantined, %.1fs (%.1f files/s)",

@@ -231,14 +231,15 @@ def _define_landing(api: PipelineApi, spark: SparkSession, cfg: Config) -> list[
         )
 
     def files() -> DataFrame:
-        # binaryFile pushes the length filter down: files over the limit are never read (they are rejected)
+        # binaryFile pushes the length filter down: files over every limit are never read (they are rejected);
+        # a file over its own format's smaller limit is read but rejected before parsing
         return (
             spark.read.format("binaryFile")
             .option("recursiveFileLookup", "true")
             .option("ignoreMissingFiles", "true")
             .option("ignoreCorruptFiles", "true")
             .load(landing)
-            .where(F.col("length") <= cfg.bronze.max_file_bytes)
+            .where(F.col("length") <= max(cfg.bronze.max_file_bytes, *cfg.bronze.max_file_bytes_by_format.values()))
         )
 
     api.view(dataset_name(LANDING_PENDING), pending)

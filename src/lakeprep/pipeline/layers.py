@@ -32,7 +32,7 @@ from lakeprep.dedup.minhash import (
     verify_pairs_exact,
     with_minhash,
 )
-from lakeprep.io.landing import parse_landing_files
+from lakeprep.io.landing import extension_of, max_bytes_of, parse_landing_files
 from lakeprep.pii.mask import mask_pii, pseudonym_key
 from lakeprep.pipeline.spec import BuildContext, TableSpec
 from lakeprep.schemas import (
@@ -107,15 +107,15 @@ def _bronze_parsed(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildConte
     and rejected as ``unreadable``, so every pending file ends up in exactly one place.
     """
     pending, files = inputs[LANDING_PENDING], inputs.get(LANDING_FILES)
-    max_bytes = cfg.bronze.max_file_bytes
-    ext = F.nullif(F.lower(F.regexp_extract("source_path", r"(\.[^./]+)$", 1)), F.lit(""))
+    max_bytes = max_bytes_of(F.col("format"), cfg.bronze)
+    ext = F.nullif(extension_of(F.col("source_path")), F.lit(""))
     pre = F.filter(
         F.array(
             F.when(F.col("format").isNull(), F.concat(F.lit("unsupported_format:"), F.coalesce(ext, F.lit("(no extension)")))),
             F.when(F.col("size_bytes") == 0, F.lit("empty_file")),
             F.when(
                 F.col("size_bytes") > max_bytes,
-                F.concat(F.lit("too_large:"), F.col("size_bytes").cast("string"), F.lit(f" > {max_bytes} bytes")),
+                F.concat(F.lit("too_large:"), F.col("size_bytes").cast("string"), F.lit(" > "), max_bytes.cast("string"), F.lit(" bytes")),
             ),
         ),
         lambda x: x.isNotNull(),
@@ -343,7 +343,7 @@ def _silver_index(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContex
 def _gold_splits(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContext) -> DataFrame:
     """Silver documents with ``group_id`` and ``split`` (a duplicate group never straddles splits)."""
     g, dd = cfg.gold, cfg.silver.dedup
-    docs = inputs["silver.documents"].select("doc_id", "text", "source_path")
+    docs = inputs["silver.documents"].select("doc_id", "text", "source_path", "format")
     groups = None
     if dd.action == "mark":  # with duplicates removed, silver holds one member per cluster
         clusters = inputs["silver.dedup_clusters"]
@@ -365,7 +365,8 @@ def _gold_chunks(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContext
         inputs["gold.splits"]
         .transform(
             explode_chunks(
-                encoding=c.encoding, chunk_size=c.chunk_size, chunk_overlap=c.chunk_overlap, carry=("source_path", "split")
+                encoding=c.encoding, chunk_size=c.chunk_size, chunk_overlap=c.chunk_overlap, carry=("source_path", "split"),
+                pages_from="format",
             )
         )
         .withColumn("gold_run_id", F.lit(ctx.run_id))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from lakeprep.text.html_md import html_to_markdown
 from lakeprep.text.markdown import fence_state
 
-__all__ = ["NormalizeOptions", "html_to_text", "normalize_text", "normalize_document"]
+__all__ = ["PAGE_SEPARATOR", "NormalizeOptions", "html_to_text", "normalize_text", "normalize_document"]
 
 # C0/C1 control characters except tab and newline; plus zero-width and bidi formatting characters.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -93,6 +93,17 @@ def normalize_text(text: str, options: NormalizeOptions = NormalizeOptions()) ->
     return text
 
 
+PAGE_SEPARATOR = "\n\f\n"
+"""Between the pages of a paged document (pdf, pptx) in silver: a line holding only a form feed."""
+
+
 def normalize_document(raw: str, fmt: str, options: NormalizeOptions = NormalizeOptions()) -> str:
-    """Bronze text of format ``fmt`` -> silver text."""
+    """Bronze text of format ``fmt`` -> silver text.
+
+    Paged formats (``pdf``, ``pptx``: pages joined by form feeds in bronze) are normalized page by page and
+    the pages joined by :data:`PAGE_SEPARATOR`, so page ``n`` of a character offset is ``1 +`` the form feeds
+    before it, after masking and chunking too.
+    """
+    if fmt in ("pdf", "pptx"):
+        return PAGE_SEPARATOR.join(normalize_text(page, options) for page in raw.split("\f"))
     return normalize_text(html_to_text(raw, options.html) if fmt == "html" else raw, options)
