@@ -49,6 +49,8 @@ __all__ = [
     "SparkConfig",
     "StorageConfig",
     "SUPPORTED_FORMATS",
+    "TEXT_FORMATS",
+    "TableSourceConfig",
     "apply_overrides",
     "config_from_mapping",
     "load_config",
@@ -56,6 +58,8 @@ __all__ = [
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("txt", "md", "html", "jsonl", "pdf", "docx", "pptx", "warc")
 """Formats the bronze reader can parse; extensions are mapped onto these in ``bronze.formats``."""
+TEXT_FORMATS: tuple[str, ...] = ("txt", "md", "html")
+"""Formats a table source's rows may have (``bronze.source.format``)."""
 
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ENCODING_CHECK = "lakeprep"
@@ -161,6 +165,39 @@ class WarcConfig:
 
 
 @dataclass(frozen=True)
+class TableSourceConfig:
+    """Documents already in a table (``bronze.source``): a Delta table read by version, or Parquet files read
+    by file (:mod:`lakeprep.io.tables`)."""
+
+    table: str = ""  # a path (folder of a Delta table or of Parquet files) or a catalog name: catalog.schema.table
+    kind: str = "delta"  # delta | parquet
+    id: str = "id"  # column with a stable document id (Parquet: may be empty, rows are then keyed by position)
+    text: str = "text"  # column with the text
+    format: str = "txt"  # a constant (txt | md | html) or the name of a column holding one of them per row
+
+    def __post_init__(self) -> None:
+        if not self.table.strip():
+            raise ConfigError("bronze.source.table", "must name a table (catalog.schema.table) or a path")
+        if self.kind not in ("delta", "parquet"):
+            raise ConfigError("bronze.source.kind", f"{self.kind!r} is not one of ['delta', 'parquet']")
+        if self.kind == "parquet" and not self.is_path:
+            raise ConfigError("bronze.source.table", "a Parquet source is a path (a folder of .parquet files)")
+        if self.kind == "delta" and not self.id:
+            raise ConfigError("bronze.source.id", "a Delta source needs an id column: changes are matched by it")
+        if not self.text:
+            raise ConfigError("bronze.source.text", "must name the text column")
+
+    @property
+    def is_path(self) -> bool:
+        return "/" in self.table or self.table.startswith(".")
+
+    @property
+    def location(self) -> str:
+        """The path made absolute, or the catalog name as written."""
+        return _absolute(self.table) if self.is_path else self.table
+
+
+@dataclass(frozen=True)
 class BronzeConfig:
     """Incremental ingestion of the landing directory into ``bronze.documents``."""
 
@@ -189,6 +226,7 @@ class BronzeConfig:
     pdf: PdfConfig = field(default_factory=PdfConfig)
     pptx: PptxConfig = field(default_factory=PptxConfig)
     warc: WarcConfig = field(default_factory=WarcConfig)
+    source: TableSourceConfig | None = None  # documents from an existing table, besides the landing files
 
     def __post_init__(self) -> None:
         if not self.landing.strip():

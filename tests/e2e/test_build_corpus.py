@@ -56,8 +56,8 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
         tmp_path,
     )
     assert submit.returncode == 0, submit.stderr[-3000:]
-    assert "bronze run e2e-run-1: 18 files seen in landing" in submit.stdout
-    assert "ingested:    14 files -> 17 documents" in submit.stdout
+    assert "bronze run e2e-run-1: 21 files seen in landing" in submit.stdout
+    assert "ingested:    17 files -> 21 documents" in submit.stdout
     assert "quarantined: 4 files" in submit.stdout
     assert "silver run e2e-run-1: 17 new bronze documents" in submit.stdout
     assert "kept:            13 (silver.documents v1)" in submit.stdout

@@ -50,8 +50,8 @@ def test_first_run_accounts_for_every_file_with_specific_reasons(spark: SparkSes
     cfg = make_config(sample_landing, tmp_path / "lake")
     result = run_build(spark, cfg).bronze
 
-    assert result.files_seen == 18 == len(_all_files(sample_landing))
-    assert (result.files_ingested, result.files_quarantined, result.documents_ingested) == (14, 4, 17)
+    assert result.files_seen == 21 == len(_all_files(sample_landing))
+    assert (result.files_ingested, result.files_quarantined, result.documents_ingested) == (17, 4, 21)
     assert result.files_ingested + result.files_quarantined == result.files_seen
     assert result.quarantine_reasons == {
         "empty_file": 1,

@@ -24,13 +24,13 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
 
     assert main(["build", "--config", str(conf), "-q"]) == 0
     out = capsys.readouterr().out
-    assert "18 files seen in landing" in out and "quarantined: 4 files" in out and "empty_file: 1" in out
-    assert "exact duplicates: 1" in out and "near duplicates:  1" in out and "kept:            13" in out
+    assert "21 files seen in landing" in out and "quarantined: 4 files" in out and "empty_file: 1" in out
+    assert "exact duplicates: 1" in out and "near duplicates:  1" in out and "kept:            17" in out
     run_id = out.split("bronze run ", 1)[1].split(":", 1)[0]
 
     assert main(["build", "--config", str(conf), "-q"]) == 0
     second = capsys.readouterr().out
-    assert "18 already accounted for, 0 new, 0 changed" in second
+    assert "21 already accounted for, 0 new, 0 changed" in second
 
     assert main(["history", "bronze", "--config", str(conf), "-q"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -117,19 +117,29 @@ def test_sample_build_writes_gold_tables_and_mds(spark: SparkSession, sample_bui
     g = result.gold
     silver = table(spark, cfg, "silver.documents")
     chunks = table(spark, cfg, "gold.chunks")
-    assert g.documents == silver.count() == 13
+    assert g.documents == silver.count() == 17
     assert g.chunks_total == chunks.count() == g.chunks_inserted > 10
     assert chunks.select("chunk_id").distinct().count() == chunks.count()
     assert chunks.where(F.col("token_count") > 64).count() == 0
     # every silver document is chunked, offsets point into the silver text, one split per document
     joined = chunks.join(silver.select("doc_id", F.col("text").alias("doc_text")), on="doc_id")
     assert joined.where(F.expr("substring(doc_text, char_start + 1, char_end - char_start)") != F.col("text")).count() == 0
-    assert chunks.select("doc_id").distinct().count() == 13
+    assert chunks.select("doc_id").distinct().count() == 17
     assert chunks.groupBy("doc_id").agg(F.countDistinct("split").alias("n")).where("n > 1").count() == 0
     props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(cfg.storage.table_path('gold.chunks'))}").collect()}
     assert props["delta.enableChangeDataFeed"] == "true"
     html = chunks.where(F.col("source_path").endswith("spark-intro.html")).orderBy("chunk_index").first()
     assert html["section_path"] == ["What Apache Spark is for"]
+    # a PDF's chunks carry the pages they span, counted from the page breaks silver keeps; others have none
+    pdf = joined.where(F.col("source_path").endswith("operations-guide.pdf")).orderBy("chunk_index").collect()
+    assert len(pdf) > 3 and pdf[-1]["page_end"] == 2
+    for c in pdf:
+        before = c["doc_text"][: c["char_start"]].count("\f")
+        assert (c["page_start"], c["page_end"]) == (before + 1, before + 1 + c["text"][:-1].count("\f"))
+        if "After the build" in c["section_path"]:
+            assert c["page_start"] == 2
+    assert any(c["section_path"] == ["Operating a corpus build", "Before the build"] for c in pdf)
+    assert chunks.where(~F.col("source_path").endswith(".pdf") & F.col("page_start").isNotNull()).count() == 0
 
     seqs = table(spark, cfg, "gold.training_sequences")
     assert seqs.where(F.col("num_tokens") != 32).count() == 0

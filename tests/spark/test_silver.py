@@ -43,11 +43,21 @@ def test_sample_corpus_through_silver(spark: SparkSession, sample_landing: Path,
     cfg = make_config(sample_landing, tmp_path / "lake")
     result = run_build(spark, cfg)
     s = result.silver
-    assert (s.documents_new, s.quality_rejected, s.exact_duplicates, s.near_duplicates, s.documents_kept) == (17, 2, 1, 1, 13)
+    assert (s.documents_new, s.quality_rejected, s.exact_duplicates, s.near_duplicates, s.documents_kept) == (21, 2, 1, 1, 17)
     assert s.reject_reasons == {"too_few_words": 1, "alpha_fraction_low": 1} and s.near_cluster_sizes == {2: 1}
 
     docs = table(spark, cfg, "silver.documents")
-    assert docs.count() == 13 and docs.select("content_hash").distinct().count() == 13
+    assert docs.count() == 17 and docs.select("content_hash").distinct().count() == 17
+    # the PDF, DOCX and WARC documents of the sample: headings as `#` lines, page breaks kept, page chrome gone
+    by_name = {r["source_path"].rsplit("/", 1)[1] + (f"#{r['record_index']}" if r["format"] == "html" and r["source_path"].endswith(".gz") else ""): r for r in docs.collect()}
+    pdf = by_name["operations-guide.pdf"]["text"]
+    assert pdf.startswith("# Operating a corpus build\n") and pdf.count("\n\f\n") == 1 and "\n## After the build\n" in pdf
+    docx = by_name["retention-policy.docx"]["text"]
+    assert "\n## Retention periods\n" in docx and "\n| Running vacuum after removals | Platform team |" in docx and "\\" not in docx
+    warc = sorted((k, v) for k, v in by_name.items() if k.startswith("docs-crawl.warc.gz#"))
+    assert [v["text"].split("\n", 1)[0] for _, v in warc] == ["# Incremental ingestion", "# Syncing a vector index from the chunks table"]
+    assert all("Home" not in v["text"] and "CC BY" not in v["text"] for _, v in warc)  # nav and footer dropped
+    assert json.loads(warc[0][1]["attributes"])["url"] == "https://docs.example.org/ingestion.html"
     html = docs.where(F.col("format") == "html").where(F.col("source_path").endswith("spark-intro.html")).first()
     assert html["text"].startswith("# What Apache Spark is for\n\n") and "<p>" not in html["text"]
     assert html["word_count"] > 20 and html["silver_run_id"] == result.run_id

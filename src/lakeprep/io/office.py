@@ -94,9 +94,10 @@ def _slide_text(slide: object, *, notes: bool) -> str:
 
 
 def _shapes(shapes: Iterable[object]) -> Iterable[object]:
-    """Every shape, group members in place of their group, in the slide's reading order (top, then left)."""
-    ordered = sorted(shapes, key=lambda s: ((getattr(s, "top", 0) or 0), (getattr(s, "left", 0) or 0)))
-    for shape in ordered:
+    """Every shape, group members in place of their group, in the slide's own order (z-order: the order the
+    shapes were added, which is reading order for generated decks; sorting by position put tables placed
+    beside a text box before it, measured on pandoc's decks)."""
+    for shape in shapes:
         if getattr(shape, "shape_type", None) == 6:  # MSO_SHAPE_TYPE.GROUP
             yield from _shapes(shape.shapes)  # type: ignore[attr-defined]
         else:

@@ -142,16 +142,20 @@ def _running_key(line: str) -> str:
 
 
 def _strip_running_lines(pages: list[list[str]]) -> int:
-    """Blank out page numbers and lines repeated at the top/bottom of 3 or more pages; return how many."""
+    """Blank out page numbers and lines repeated at the top/bottom of 3 or more pages and seldom anywhere
+    else (a line such as ``Definition at line 12 of file x.h`` that also fills page bodies is content);
+    return how many lines were blanked."""
     seen: Counter[str] = Counter()
+    anywhere: Counter[str] = Counter()
     for lines in pages:
         seen.update({_running_key(lines[i]) for i in _edge_indices(lines)})
+        anywhere.update(_running_key(line) for line in lines if line.strip())
     removed = 0
     for lines in pages:
         for i in _edge_indices(lines):
             stripped = lines[i].strip()
             key = _running_key(stripped)
-            repeated = seen[key] >= _RUNNING_MIN_PAGES and any(c.isalpha() for c in key)
+            repeated = _RUNNING_MIN_PAGES <= seen[key] and anywhere[key] <= 1.25 * seen[key] and any(c.isalpha() for c in key)
             if repeated or _PAGE_NUMBER.match(stripped):
                 lines[i] = ""
                 removed += 1
