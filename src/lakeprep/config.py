@@ -229,8 +229,8 @@ class BronzeConfig:
     source: TableSourceConfig | None = None  # documents from an existing table, besides the landing files
 
     def __post_init__(self) -> None:
-        if not self.landing.strip():
-            raise ConfigError("bronze.landing", "must name the landing directory")
+        if not self.landing.strip() and self.source is None:
+            raise ConfigError("bronze.landing", "must name the landing directory (or be empty with a bronze.source table)")
         for ext, fmt in self.formats.items():
             if not ext.startswith(".") or ext != ext.lower():
                 raise ConfigError(f"bronze.formats.{ext}", "extensions are lower case and start with '.'")

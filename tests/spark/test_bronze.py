@@ -300,3 +300,77 @@ def test_pdf_office_and_warc_files_are_ingested_or_quarantined_with_their_reason
         "warc": {"ingested": 2, "quarantined": 1},
     }
     assert any(line.startswith("  records:     warc:corrupt 2") for line in result.summary_lines())
+
+
+def _source_cfg(tmp_path: Path, table: Path, kind: str, **extra: str):  # type: ignore[no-untyped-def]
+    opts = [f"bronze.source.table={table}", f"bronze.source.kind={kind}", "bronze.source.text=body", *[f"bronze.source.{k}={v}" for k, v in extra.items()]]
+    return make_config(tmp_path / "no-landing", tmp_path / "lake", "bronze.landing=", *opts)
+
+
+def _bronze_rows(spark: SparkSession, cfg) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return {r["record_id"]: (r["text"], r["format"]) for r in table(spark, cfg, "bronze.documents").collect()}
+
+
+@pytest.mark.parametrize("change_feed", [True, False])
+def test_delta_table_source_is_read_by_version(spark: SparkSession, tmp_path: Path, change_feed: bool) -> None:
+    src = tmp_path / "source"
+    rows = [("a", "Alpha text about lakes.", "txt"), ("b", "# Beta\n\nMarkdown body.", "md"), ("c", "<p>Gamma page</p>", "html"),
+            ("d", "   ", "txt"), (None, "no id here", "txt"), ("f", "a pdf in a table", "pdf")]  # fmt: skip
+    df = spark.createDataFrame(rows, "id string, body string, kind string")
+    df.write.format("delta").option("delta.enableChangeDataFeed", str(change_feed).lower()).save(str(src))
+    cfg = _source_cfg(tmp_path, src, "delta", id="id", format="kind")
+
+    first = ingest_bronze(spark, cfg, run_id="run-1", started_at=_now())
+    assert first.source is not None and (first.source.mode, first.source.version) == ("snapshot", 0)
+    assert _bronze_rows(spark, cfg) == {"a": (rows[0][1], "txt"), "b": (rows[1][1], "md"), "c": (rows[2][1], "html")}
+    doc = table(spark, cfg, "bronze.documents").where("record_id = 'a'").first()
+    assert doc["source_path"] == f"{src}#a" and doc["record_index"] == 0 and doc["size_bytes"] == len(rows[0][1])
+    q = {r["source_path"].rsplit("#", 1)[1]: r["reject_reasons"] for r in table(spark, cfg, "quarantine.bronze").collect()}
+    assert q == {"d": ["empty_text"], "<null id>": ["table_missing_id"], "f": ["unsupported_format:pdf"]}
+    assert first.source.documents_ingested == 3 and first.source.rows_quarantined == 3
+    history_meta = [e.metadata for e in history(spark, cfg.storage.table_path("bronze.documents"), with_row_counts=False)]
+    assert history_meta[-1]["source_version"] == 0 and history_meta[-1]["source_table"] == str(src)
+
+    again = ingest_bronze(spark, cfg, run_id="run-2", started_at=_now())
+    assert again.source is not None and again.source.mode == "unchanged" and versions(spark, cfg, "bronze.documents") == [0, 1]
+
+    spark.sql(f"UPDATE delta.`{src}` SET body = 'Alpha, edited.' WHERE id = 'a'")
+    spark.sql(f"DELETE FROM delta.`{src}` WHERE id = 'b'")
+    spark.sql(f"UPDATE delta.`{src}` SET body = 'Delta now has words.' WHERE id = 'd'")
+    spark.sql(f"INSERT INTO delta.`{src}` VALUES ('g', 'A new row.', 'txt')")
+    third = ingest_bronze(spark, cfg, run_id="run-3", started_at=_now())
+    assert third.source is not None and third.source.mode == ("change_feed" if change_feed else "snapshot") and third.source.version == 4
+    assert _bronze_rows(spark, cfg) == {
+        "a": ("Alpha, edited.", "txt"), "c": (rows[2][1], "html"), "d": ("Delta now has words.", "txt"), "g": ("A new row.", "txt"),
+    }  # fmt: skip
+    assert third.source.documents_ingested == 3 and third.source.rows_quarantined == 0  # the bad rows are quarantined already
+    assert table(spark, cfg, "quarantine.bronze").count() == 3
+    n_versions = len(versions(spark, cfg, "bronze.documents"))
+    assert ingest_bronze(spark, cfg, run_id="run-4", started_at=_now()).source.mode == "unchanged"  # type: ignore[union-attr]
+    assert len(versions(spark, cfg, "bronze.documents")) == n_versions
+
+
+def test_parquet_source_is_read_by_file_and_a_bad_row_rejects_its_file(spark: SparkSession, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "parquet"
+    src.mkdir()
+    pq.write_table(pa.table({"doc": ["p1", "p2"], "body": ["First parquet row.", "Second parquet row."]}), src / "part-0.parquet")
+    pq.write_table(pa.table({"doc": ["p3", "p4", "p5"], "body": ["Fine.", None, " "]}), src / "part-1.parquet")
+    cfg = _source_cfg(tmp_path, src, "parquet", id="doc")
+
+    first = ingest_bronze(spark, cfg, run_id="run-1", started_at=_now())
+    assert first.source is not None and first.source.mode == "files"
+    docs = {r["record_id"]: r for r in table(spark, cfg, "bronze.documents").collect()}
+    assert set(docs) == {"p1", "p2"} and [docs[k]["record_index"] for k in ("p1", "p2")] == [1, 2]
+    assert docs["p1"]["source_path"].endswith("part-0.parquet") and docs["p1"]["size_bytes"] == (src / "part-0.parquet").stat().st_size
+    (bad,) = table(spark, cfg, "quarantine.bronze").collect()
+    assert bad["source_path"].endswith("part-1.parquet") and bad["reject_reasons"] == ["row 2: empty_text", "row 3: empty_text"]
+
+    assert ingest_bronze(spark, cfg, run_id="run-2", started_at=_now()).source.documents_ingested == 0  # type: ignore[union-attr]
+    pq.write_table(pa.table({"doc": ["p6"], "body": ["A later file."]}), src / "part-2.parquet")
+    third = ingest_bronze(spark, cfg, run_id="run-3", started_at=_now())
+    assert third.source is not None and third.source.documents_ingested == 1
+    assert {r["record_id"] for r in table(spark, cfg, "bronze.documents").collect()} == {"p1", "p2", "p6"}
+    assert table(spark, cfg, "quarantine.bronze").count() == 1

@@ -22,28 +22,30 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakeprep.config import Config
+from lakeprep.config import Config, TableSourceConfig
 from lakeprep.logs import run_context
 from lakeprep.quality.rules import check_rules
 from lakeprep.io.delta import (
     create_table_if_missing,
+    history,
     merge_rows,
     read_table,
     session_conf,
 )
 from lakeprep.io.landing import format_of, list_landing, read_landing_files
+from lakeprep.io.tables import read_delta_source, read_parquet_source, source_key
 from lakeprep.pipeline.layers import LANDING_FILES, LANDING_PENDING, SPECS
 from lakeprep.pipeline.spec import BuildContext
 from lakeprep.pipeline._summary import reason_counts as reason_counts_of
 from lakeprep.schemas import BRONZE_DOCUMENTS, BRONZE_KEYS, QUARANTINE_BRONZE
 
-__all__ = ["BronzeResult", "ingest_bronze"]
+__all__ = ["BronzeResult", "SourceResult", "ingest_bronze"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,31 @@ QUARANTINE_TABLE = "quarantine.bronze"
 _FILE_STATE = ("source_path", "size_bytes", "modification_time")
 # Files are large rows: keep Arrow batches small while parsing so a batch of big files fits in memory.
 _PARSE_CONF = {"spark.sql.execution.arrow.maxRecordsPerBatch": "16"}
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What one run took from ``bronze.source``."""
+
+    table: str
+    kind: str  # delta | parquet
+    mode: str  # unchanged | snapshot | change_feed | files
+    version: int | None = None  # the Delta version read (recorded in the bronze commit)
+    documents_ingested: int = 0  # rows upserted (Parquet: rows of new or changed files)
+    rows_quarantined: int = 0  # rows (Delta) or files (Parquet) rejected
+    quarantine_reasons: Mapping[str, int] = field(default_factory=dict)
+    bronze_version: int | None = None
+    quarantine_version: int | None = None
+    seconds: float = 0.0
+
+    def summary_line(self) -> str:
+        at = f" v{self.version}" if self.version is not None else ""
+        if self.mode == "unchanged":
+            return f"  table:       {self.table} ({self.kind}) unchanged"
+        return (
+            f"  table:       {self.table} ({self.kind}{at}, {self.mode.replace('_', ' ')}): {self.documents_ingested} documents,"
+            f" {self.rows_quarantined} quarantined" + "".join(f", {k} {v}" for k, v in sorted(self.quarantine_reasons.items()))
+        )
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,7 @@ class BronzeResult:
     rule_violations: Mapping[str, int] = field(default_factory=dict)  # warn rules: rows violating each
     files_by_format: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # format -> {ingested, quarantined}
     record_counts: Mapping[str, int] = field(default_factory=dict)  # container records: warc:document, warc:corrupt...
+    source: SourceResult | None = None  # bronze.source, when configured
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -92,6 +120,8 @@ class BronzeResult:
             )
         if self.record_counts:
             lines.append("  records:     " + ", ".join(f"{k} {v}" for k, v in sorted(self.record_counts.items())))
+        if self.source is not None:
+            lines.append(self.source.summary_line())
         for name, n in sorted(self.rule_violations.items()):
             lines.append(f"  rule {name}: {n} rows violate it (warn)")
         lines.append(f"  seconds:     {self.seconds:.1f}")
@@ -99,9 +129,74 @@ class BronzeResult:
 
 
 def ingest_bronze(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> BronzeResult:
-    """Ingest new and changed landing files into bronze (see the module docstring)."""
+    """Ingest new and changed landing files, and the new or changed rows of ``bronze.source`` when one is
+    configured, into bronze (see the module docstring and :mod:`lakeprep.io.tables`)."""
     with run_context(run_id):
-        return _ingest(spark, cfg, run_id=run_id, started_at=started_at)
+        t0 = time.monotonic()
+        result = _ingest(spark, cfg, run_id=run_id, started_at=started_at)
+        if cfg.bronze.source is None:
+            return result
+        source = _ingest_source(spark, cfg, cfg.bronze.source, run_id=run_id, started_at=started_at)
+        return replace(
+            result,
+            source=source,
+            bronze_version=source.bronze_version if source.bronze_version is not None else result.bronze_version,
+            quarantine_version=source.quarantine_version if source.quarantine_version is not None else result.quarantine_version,
+            seconds=time.monotonic() - t0,
+        )
+
+
+def _ingest_source(spark: SparkSession, cfg: Config, src: TableSourceConfig, *, run_id: str, started_at: datetime) -> SourceResult:
+    """One run over the table source: quarantine first, then one bronze MERGE that records the source
+    version read (a crash between the two re-reads the same changes; neither table gets a row twice)."""
+    t0 = time.monotonic()
+    bronze_path = cfg.storage.table_path(BRONZE_TABLE)
+    quarantine_path = cfg.storage.table_path(QUARANTINE_TABLE)
+    bronze = read_table(spark, bronze_path, name=BRONZE_TABLE)
+    quarantine = read_table(spark, quarantine_path, name=QUARANTINE_TABLE)
+    key = source_key(src)
+    if src.kind == "delta":
+        since = None
+        for entry in history(spark, bronze_path, name=BRONZE_TABLE, with_row_counts=False):
+            if entry.metadata.get("source_table") == key and entry.metadata.get("source_version") is not None:
+                since = int(entry.metadata["source_version"])
+        read = read_delta_source(spark, src, since_version=since, bronze=bronze, quarantine=quarantine)
+    else:
+        accounted = bronze.select(*_FILE_STATE).unionByName(quarantine.select(*_FILE_STATE)).distinct()
+        read = read_parquet_source(spark, src, accounted=accounted)
+    if read is None:
+        log.info("bronze %s: table source %s unchanged", run_id, key)
+        return SourceResult(table=key, kind=src.kind, mode="unchanged", seconds=time.monotonic() - t0)
+    ctx = BuildContext(run_id=run_id, started_at=started_at)
+    meta = {"run_id": run_id, "layer": "bronze", "config": cfg.fingerprint(), "source_table": key}
+    try:
+        views = {"bronze.parsed": ctx.cache(read.parsed)}
+        docs = SPECS[BRONZE_TABLE].build(views, cfg, ctx)
+        rejects = ctx.cache(SPECS[QUARANTINE_TABLE].build(views, cfg, ctx))
+        reasons = reason_counts_of(rejects, "reject_reasons")
+        n_rejected = rejects.count()
+        quarantine_version = (
+            _append_quarantine(spark, rejects, quarantine_path, metadata={**meta, "table": QUARANTINE_TABLE}) if n_rejected else None
+        )
+        n_docs = docs.count()
+        bronze_meta = {**meta, "table": BRONZE_TABLE, **({"source_version": read.version} if read.version is not None else {})}
+        if read.deletes is None:  # Parquet: a processed file's rows that are no longer there go
+            bronze_version = _merge_documents(
+                spark, bronze_path, docs=docs, processed_paths=read.parsed.select("source_path").distinct(), metadata=bronze_meta
+            )
+        else:
+            bronze_version = merge_rows(
+                spark, bronze_path, upserts=docs, deletes=read.deletes, keys=BRONZE_KEYS,
+                columns=BRONZE_DOCUMENTS.fieldNames(), metadata=bronze_meta,
+            )
+    finally:
+        ctx.release()
+    out = SourceResult(
+        table=key, kind=src.kind, mode=read.mode, version=read.version, documents_ingested=n_docs, rows_quarantined=n_rejected,
+        quarantine_reasons=reasons, bronze_version=bronze_version, quarantine_version=quarantine_version, seconds=time.monotonic() - t0,
+    )
+    log.info("bronze %s: %s", run_id, out.summary_line().strip())
+    return out
 
 
 def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> BronzeResult:
@@ -117,16 +212,19 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
     accounted = bronze.select(*_FILE_STATE).unionByName(quarantine.select(*_FILE_STATE)).distinct()
     known_paths = bronze.select("source_path").unionByName(quarantine.select("source_path")).distinct()
 
-    listing = list_landing(spark, cfg.bronze.landing_path)
-    # File metadata only (paths, sizes, times): the same bookkeeping Spark's streaming file source keeps on
-    # the driver. Freezing it as a local frame keeps the run consistent if files land while it runs.
-    pending_rows = (
-        listing.join(accounted, on=list(_FILE_STATE), how="left_anti")
-        .join(known_paths.withColumn("_known", F.lit(True)), on="source_path", how="left")
-        .select(*_FILE_STATE, format_of(F.col("source_path"), cfg.bronze.formats).alias("format"), "_known")
-        .collect()
-    )
-    files_seen = listing.count()
+    pending_rows: list = []
+    files_seen = 0
+    if cfg.bronze.landing:  # empty when every document comes from bronze.source
+        listing = list_landing(spark, cfg.bronze.landing_path)
+        # File metadata only (paths, sizes, times): the same bookkeeping Spark's streaming file source keeps on
+        # the driver. Freezing it as a local frame keeps the run consistent if files land while it runs.
+        pending_rows = (
+            listing.join(accounted, on=list(_FILE_STATE), how="left_anti")
+            .join(known_paths.withColumn("_known", F.lit(True)), on="source_path", how="left")
+            .select(*_FILE_STATE, format_of(F.col("source_path"), cfg.bronze.formats).alias("format"), "_known")
+            .collect()
+        )
+        files_seen = listing.count()
     files_changed = sum(1 for r in pending_rows if r["_known"])
     log.info("bronze %s: %d files in landing, %d new or changed", run_id, files_seen, len(pending_rows))
     if not pending_rows:

@@ -222,6 +222,10 @@ def _layer_of(spec: TableSpec) -> str:
 
 
 def _define_landing(api: PipelineApi, spark: SparkSession, cfg: Config) -> list[str]:
+    if cfg.bronze.source is not None:
+        raise ConfigError(
+            "bronze.source", "is read by the batch runner (lakeprep build, spark-submit); declarative pipelines ingest the landing directory"
+        )
     landing = cfg.bronze.landing_path
     listing = list_landing(spark, landing)  # analysed here, at definition time: the query functions only return it
 
