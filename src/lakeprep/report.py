@@ -58,6 +58,14 @@ def table_stats(spark: SparkSession, cfg: Config, versions: Mapping[str, int]) -
     out: dict[str, Any] = {"versions": dict(versions), "rows": {}}
     for name in versions:
         out["rows"][name] = t(name).count()  # type: ignore[union-attr]
+    if (b := t("bronze.documents")) is not None:
+        kind = (  # the source's format: WARC records are html/txt documents of a .warc file; table rows carry '#<id>'
+            F.when(F.col("source_path").rlike(r"\.warc(\.gz)?$"), F.lit("warc"))
+            .when(F.col("source_path").contains("#"), F.concat(F.lit("table:"), F.col("format")))
+            .otherwise(F.col("format"))
+        )
+        per = b.groupBy(kind.alias("f")).agg(F.count(F.lit(1)).alias("n"), F.countDistinct("source_path").alias("files"))
+        out["bronze_by_format"] = {r["f"]: {"documents": int(r["n"]), "sources": int(r["files"])} for r in per.orderBy("f").collect()}
     if (q := t("quarantine.bronze")) is not None:
         out["quarantine_bronze_reasons"] = reason_counts(q, "reject_reasons")
     if (q := t("quarantine.silver")) is not None:
@@ -167,12 +175,19 @@ def render_html(report: Mapping[str, Any]) -> str:
         }
         parts.append("<h2>Layers (this run)</h2>" + _table(layer_rows, ("layer", "counts")))
         parts.append("<h2>Rejected by reason (this run)</h2>" + _table({**{f"bronze {k}": v for k, v in (b.get("quarantine_reasons") or {}).items()}, **{f"silver {k}": v for k, v in (s.get("reject_reasons") or {}).items()}}, ("reason", "rows")))
+        parts.append("<h2>Files by format (this run)</h2>" + _table({f: f"{c['ingested']} ingested, {c['quarantined']} quarantined" for f, c in (b.get("files_by_format") or {}).items()}, ("format", "files")))
+        if b.get("record_counts"):
+            parts.append("<h2>Records inside container files (this run)</h2>" + _table(b["record_counts"], ("outcome", "records")))
+        if b.get("source"):
+            src = b["source"]
+            parts.append("<h2>Table source (this run)</h2>" + _table({k: src.get(k) for k in ("table", "kind", "mode", "version", "documents_ingested", "rows_quarantined")}, ("", "")))
         parts.append("<h2>PII masked (this run)</h2>" + _table(s.get("pii_counts"), ("type", "spans")))
         parts.append("<h2>Gates</h2>" + _table({g_["layer"]: {"success": g_["success"], "expectations": g_["checked"], "failures": g_["failures"]} for g_ in run.get("gates", [])}, ("layer", "result")))
         parts.append("<h2>Seconds per stage</h2>" + _table({k: round(v, 1) for k, v in run.get("seconds", {}).items()}, ("stage", "seconds")))
         if run.get("mds"):
             parts.append("<h2>MDS</h2>" + _table({"samples": run["mds"]["samples"], "shards": run["mds"]["shards"], "bytes": run["mds"]["bytes"], "output": run["mds"]["output"]}))
     parts.append("<h2>Tables at this tag</h2>" + _table({k: f"v{tables.get('versions', {}).get(k)}: {n} rows" for k, n in tables.get("rows", {}).items()}, ("table", "rows")))
+    parts.append("<h2>Bronze documents by source format</h2>" + _table(tables.get("bronze_by_format"), ("format", "documents / sources")))
     parts.append("<h2>Quarantine (whole tables)</h2>" + _table({**{f"bronze {k}": v for k, v in tables.get("quarantine_bronze_reasons", {}).items()}, **{f"silver {k}": v for k, v in tables.get("quarantine_silver_reasons", {}).items()}}, ("reason", "rows")))
     parts.append("<h2>Duplicates</h2>" + _table(tables.get("duplicates_removed"), ("method", "removed")) + _table(tables.get("cluster_sizes"), ("method:size", "clusters")))
     parts.append("<h2>Splits</h2>" + _table(tables.get("splits"), ("split", "sizes")))

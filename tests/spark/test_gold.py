@@ -273,6 +273,9 @@ def test_build_writes_a_report_matching_the_tables(spark: SparkSession, sample_b
     per_split = {r["split"]: r["n"] for r in chunks.groupBy("split").agg(F.countDistinct("doc_id").alias("n")).collect()}
     assert {k: v["documents"] for k, v in t["splits"].items() if "documents" in v} == per_split
     assert t["quarantine_bronze_reasons"]["empty_file"] == 1 and t["duplicates_removed"] == {"exact": 1, "near": 1}
+    bronze = table(spark, cfg, "bronze.documents", version=tag.tables["bronze.documents"])
+    assert sum(v["documents"] for v in t["bronze_by_format"].values()) == bronze.count()
+    assert t["bronze_by_format"]["warc"] == {"documents": 2, "sources": 1} and t["bronze_by_format"]["pdf"]["documents"] == 1
     run = report["run"]
     assert run["run_id"] == tag.run_id and run["seconds"]["total"] > 0 and run["gold"]["documents"] == silver.count()
     assert [g["layer"] for g in run["gates"]] == ["bronze", "silver", "gold"] and all(g["success"] for g in run["gates"])
