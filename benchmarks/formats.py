@@ -91,6 +91,25 @@ def real_pdfs() -> None:
         )
 
 
+def damaged() -> None:
+    """Reject reasons on damaged copies of real files and on the committed bad-file fixtures."""
+    from lakeprep.io.formats import parse_file
+
+    fixtures = Path(__file__).parents[1] / "tests" / "fixtures" / "formats"
+    cases: list[tuple[str, str, bytes]] = []
+    for p in _debian_pdfs()[:3]:
+        data = p.read_bytes()
+        cases.append((f"{p.name}, first half", "pdf", data[: len(data) // 2]))
+        cases.append((f"{p.name}, 4 KB zeroed at 30%", "pdf", data[: len(data) * 3 // 10] + bytes(4096) + data[len(data) * 3 // 10 + 4096 :]))
+    for name in ("encrypted.pdf", "scanned.pdf", "broken.pdf", "encrypted.docx", "corrupt.docx", "nothing.warc"):
+        cases.append((f"fixture {name}", name.split(".")[-1], (fixtures / name).read_bytes()))
+    print("\n## Damaged and protected files: outcome")
+    for label, fmt, data in cases:
+        r = parse_file(data, fmt)
+        outcome = f"accepted ({len(r.records[0].text)} chars)" if r.accepted else r.reasons[0][:90]
+        print(f"  {label:<44} {outcome}")
+
+
 # -- known text -------------------------------------------------------------------------------------------
 
 
@@ -353,6 +372,7 @@ def main() -> None:
     try:
         if "pdf" not in args.skip:
             real_pdfs()
+            damaged()
         if "known" not in args.skip:
             known_text(args.docs, work)
         if "warc" not in args.skip:

@@ -59,9 +59,11 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
     assert "bronze run e2e-run-1: 21 files seen in landing" in submit.stdout
     assert "ingested:    17 files -> 21 documents" in submit.stdout
     assert "quarantined: 4 files" in submit.stdout
-    assert "silver run e2e-run-1: 17 new bronze documents" in submit.stdout
-    assert "kept:            13 (silver.documents v1)" in submit.stdout
-    assert "gold run e2e-run-1: 13 documents" in submit.stdout
+    assert "  by format:   (unmapped) 0+1q, docx 1+0q, html 6+0q, jsonl 1+1q, md 3+0q, pdf 1+0q, txt 4+2q, warc 1+0q" in submit.stdout
+    assert "  records:     warc:document 2, warc:skipped:content_type 1, warc:skipped:request 4" in submit.stdout
+    assert "silver run e2e-run-1: 21 new bronze documents" in submit.stdout
+    assert "kept:            17 (silver.documents v1)" in submit.stdout
+    assert "gold run e2e-run-1: 17 documents" in submit.stdout
     assert "(gold.chunks v1)" in submit.stdout and "MDS:" in submit.stdout
     # spark-submit merges the driver's stderr into stdout; its --master wins over the config's
     assert "lakeprep.session: spark session: master=local[2]" in submit.stdout
@@ -71,7 +73,7 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
     rows = [line.split() for line in history.stdout.splitlines()[2:]]
     assert [r[0] for r in rows] == ["0", "1"]
     assert rows[0][3:7] == ["CREATE", "TABLE", "e2e-run-1", "0"]
-    assert rows[1][3:7] == ["WRITE", "e2e-run-1", "17", "written=17"]  # the first rows are appended
+    assert rows[1][3:7] == ["WRITE", "e2e-run-1", "21", "written=21"]  # the first rows are appended
 
     manifest = json.loads((tmp_path / "lake" / "mds" / "manifest.json").read_text())
     assert manifest["run_id"] == "e2e-run-1" and manifest["seq_len"] == 64
