@@ -189,3 +189,15 @@ def test_ner_without_its_model_is_a_clear_error() -> None:
 
     with pytest.raises(ConfigError, match=r"silver\.pii\.ner\.(enabled|model)"):
         check_ner("no_such_spacy_model_package")
+
+
+def test_numbered_headings_and_contents_lines_are_not_addresses() -> None:
+    from lakeprep.pii._kernels import detect
+
+    text = (
+        "3.2.5.1 Looping Constructs . . . . . 11\n#### 12.6.2.1 Compile and install\n"
+        "6.2.4.3 The mail address configuration\nGrouping the 3.2.5.1 hosts\n"
+    )
+    assert [text[s.start:s.end] for s in detect(text, types=("IP_ADDRESS",))] == ["3.2.5.1"]  # the last: a host
+    still = "Gateway=192.168.0.1\n10.20.30.40 Server room\n"  # an octet over 30: not a section number
+    assert [still[s.start:s.end] for s in detect(still, types=("IP_ADDRESS",))] == ["192.168.0.1", "10.20.30.40"]

@@ -10,6 +10,7 @@ from lakeprep.pii._scan import WORD_CHARS
 __all__ = [
     "CARD_WORDS",
     "NETWORK_WORDS",
+    "section_number",
     "PHONE_WORDS",
     "SSN_WORDS",
     "column_header",
@@ -42,7 +43,7 @@ CARD_WORDS = re.compile(
 )
 SSN_WORDS = re.compile(r"\bssn\b|social security")
 NETWORK_WORDS = re.compile(
-    r"host|\bip\b|ipv4|addr|server|dns|gateway|subnet|listen|bind|ping|inet|cidr|netmask|route|proxy|nameserver|"
+    r"host|\bip\b|ipv4|addr|server|dns|gateway|subnet|listen|bind|\bping|\binet|cidr|netmask|route|proxy|nameserver|"
     r"client|remote|peer|firewall|connect"
 )
 _VERSION_WORDS = re.compile(
@@ -118,6 +119,16 @@ def column_header(text: str, start: int) -> str | None:
         return None
     cells = header.split(sep)
     return cells[column].strip().lower() if column < len(cells) else None
+
+
+def section_number(text: str, start: int, end: int) -> bool:
+    """``3.2.5.1 Looping Constructs`` or ``#### 12.6.2.1 Compile and install``: a dotted number of small parts
+    that opens a line (after heading marks) and is followed by a capitalised word, as numbered headings and
+    contents entries are (seen in PDF manuals, where every heading and contents line is one)."""
+    line = text.rfind("\n", 0, start) + 1
+    if text[line:start].strip(" #\f") or not (end + 1 < len(text) and text[end] == " " and text[end + 1].isupper()):
+        return False
+    return all(int(p) <= 30 for p in text[start:end].split("."))
 
 
 def version_context(text: str, start: int) -> bool:

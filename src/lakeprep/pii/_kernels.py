@@ -314,8 +314,8 @@ class Detector:
         key = ctx.glue_key(text, start)
         if key is not None and not ctx.glue_allows(key):
             return None  # Chrome/14.19.14.229, APP_VERSION=17.18.21.132
-        if key is None and ctx.version_context(text, start):
-            return None  # version 1.2.3.4, Section 9.4.1.1, a "Version" table column
+        if key is None and (ctx.version_context(text, start) or ctx.section_number(text, start, end)):
+            return None  # version 1.2.3.4, Section 9.4.1.1, a "Version" table column, "3.2.5.1 Looping Constructs"
         if all(len(x) == 1 for x in parts) and not ctx.near(ctx.NETWORK_WORDS, text, start, end, before=48, after=24):
             return None  # 1.2.3.4 needs a network word nearby
         if _ip_class(ipaddress.IPv4Address(raw)) in self.ip_keep:
