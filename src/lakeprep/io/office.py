@@ -50,10 +50,16 @@ def extract_docx(content: bytes) -> str:
     from lakeprep.text.html_md import html_to_markdown
 
     try:
-        result = mammoth.convert_to_html(io.BytesIO(content), convert_image=_no_images)
+        result = mammoth.convert_to_html(io.BytesIO(content), convert_image=_no_images, style_map=_CODE_STYLES)
     except (KeyError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise FormatRejected(f"office_unreadable:{type(exc).__name__}: {exc}"[:300]) from None
     return _no_text(html_to_markdown(f"<html><body>{result.value}</body></html>"))
+
+
+_CODE_STYLES = "\n".join(
+    f"p[style-name='{name}'] => pre:separator('\\n')" for name in ("Source Code", "Code", "HTML Preformatted", "Plain Text", "Macro Text")
+)
+"""Word's and pandoc's code paragraph styles become ``<pre>``, so code keeps its lines and indentation."""
 
 
 def _no_images(image: object) -> dict[str, str]:
@@ -104,6 +110,12 @@ def _shapes(shapes: Iterable[object]) -> Iterable[object]:
             yield shape
 
 
+def _no_bullet(para: object) -> bool:
+    """The paragraph turns its bullet off (``<a:buNone/>``), as pandoc's plain paragraphs do."""
+    ppr = para._p.pPr  # type: ignore[attr-defined]
+    return ppr is not None and any(child.tag.endswith("}buNone") for child in ppr)
+
+
 def _shape_text(shape: object) -> str:
     if getattr(shape, "has_table", False):
         rows = [[" ".join(cell.text.split()) for cell in row.cells] for row in shape.table.rows]  # type: ignore[attr-defined]
@@ -117,7 +129,19 @@ def _shape_text(shape: object) -> str:
     bulleted = getattr(shape, "is_placeholder", False)  # body placeholders are bullet lists; text boxes are prose
     lines = []
     for para in shape.text_frame.paragraphs:  # type: ignore[attr-defined]
-        text = " ".join(para.text.split())
-        if text:
-            lines.append(("  " * para.level + "- " + text) if bulleted else text)
+        # a line break inside a paragraph is a vertical tab in python-pptx (pandoc writes raw newlines)
+        raw = [line.rstrip() for line in para.text.replace("\v", "\n").split("\n")]
+        if len(raw) > 1 and any(line[:1].isspace() for line in raw):  # preformatted: keep it as a code block
+            lines.extend(["```", *raw, "```"])
+            continue
+        parts = [" ".join(line.split()) for line in raw]
+        parts = [p for p in parts if p]
+        if not parts:
+            continue
+        if bulleted and not _no_bullet(para):
+            pad = "  " * para.level
+            lines.append(pad + "- " + parts[0])
+            lines.extend(pad + "  " + p for p in parts[1:])
+        else:
+            lines.extend(parts)
     return "\n".join(lines)
