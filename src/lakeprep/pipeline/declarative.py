@@ -243,7 +243,7 @@ def _define_landing(api: PipelineApi, spark: SparkSession, cfg: Config) -> list[
             .option("ignoreMissingFiles", "true")
             .option("ignoreCorruptFiles", "true")
             .load(landing)
-            .where(F.col("length") <= max(cfg.bronze.max_file_bytes, *cfg.bronze.max_file_bytes_by_format.values()))
+            .where(F.col("length") <= max([cfg.bronze.max_file_bytes, *cfg.bronze.max_file_bytes_by_format.values()]))
         )
 
     api.view(dataset_name(LANDING_PENDING), pending)
