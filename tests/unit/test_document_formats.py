@@ -75,6 +75,8 @@ def test_page_spans_count_breaks_before_each_offset() -> None:
     text = "a\n\f\nb\n\f\nc"
     assert page_spans(text, [(0, 1), (0, 5), (4, 5), (8, 9), (1, 2)]) == [(1, 1), (1, 2), (2, 2), (3, 3), (1, 1)]
     assert page_spans("no breaks", [(0, 9)]) == [(1, 1)]
+    # the pages of the first and last visible characters: a break at a span's edge does not add a page
+    assert page_spans(text, [(0, 3), (1, 5), (0, 4)]) == [(1, 1), (2, 2), (1, 1)]
 
 
 def test_docx_keeps_headings_lists_and_tables_without_escapes() -> None:

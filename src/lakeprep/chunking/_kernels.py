@@ -84,9 +84,19 @@ class Chunk:
 
 def page_spans(text: str, spans: Sequence[tuple[int, int]], *, page_break: str = "\f") -> list[tuple[int, int]]:
     """1-based ``(first, last)`` page of each ``(char_start, char_end)`` span of a paged document, whose
-    pages are separated by ``page_break`` characters (pages are counted, so masking and chunking keep them)."""
+    pages are separated by ``page_break`` characters (pages are counted, so masking and chunking keep them).
+    The pages are those of the span's first and last visible characters: a span that ends just after a page
+    break (or starts just before one) is not on the next (previous) page."""
     breaks = [m.start() for m in re.finditer(re.escape(page_break), text)]
-    return [(bisect.bisect_right(breaks, start) + 1, bisect.bisect_right(breaks, max(start, end - 1)) + 1) for start, end in spans]
+    out = []
+    for start, end in spans:
+        first, last = start, end - 1
+        while first < last and text[first].isspace():
+            first += 1
+        while last > first and text[last].isspace():
+            last -= 1
+        out.append((bisect.bisect_right(breaks, first) + 1, bisect.bisect_right(breaks, last) + 1))
+    return out
 
 
 def chunk_id(doc_id: str, index: int, text: str) -> str:
