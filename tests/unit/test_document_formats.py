@@ -168,3 +168,10 @@ def test_a_library_exception_becomes_the_files_reason(monkeypatch: pytest.Monkey
     monkeypatch.setattr(pdf, "extract_pdf", boom)
     result = _parse("handbook.pdf", "pdf")
     assert result.reasons == ("pdf_unreadable:MemoryError: the library ran out of memory",)
+
+
+def test_line_end_hyphens_are_joined_and_compound_hyphens_kept() -> None:
+    from lakeprep.io.pdf import _repair_hyphens
+
+    lines = ["the infor-", "mation in git-update-", "index(1) and a Cross-", "Reference"]
+    assert _repair_hyphens(lines) == ["the information in git-update-index(1) and a Cross-", "Reference"]

@@ -8,7 +8,7 @@ same text as pypdf and pdfminer.six, 8-30x faster. What :func:`extract_pdf` adds
 - **Headings.** From the PDF's outline (bookmark titles found on their page) or, without an outline, from
   font sizes: short lines set clearly larger than the body text. Either way they become ``#`` lines.
 - **Hyphenation** at line ends is repaired (``infor-`` + ``mation`` -> ``information``) when the next line
-  starts in lower case.
+  starts in lower case, unless the word already has a hyphen (``git-update-`` + ``index`` keeps it).
 - **Running headers and footers** (a line at the top or bottom of 3 or more pages, digits ignored, such as
   ``Guide 4 / 57``) and bare page numbers are removed.
 
@@ -74,7 +74,9 @@ def extract_pdf(content: bytes, *, strip_running_lines: bool = True) -> PdfText:
                 textpage = page.get_textpage()
                 raw = textpage.get_text_range()
                 # pdfium joined a word broken by a hyphen at a line end: lower case after it is one word
-                clean = _JOINED_HYPHEN.sub(lambda m: "" if raw[m.end()].islower() else "-", raw).replace("\ufffe", "-")
+                clean = _JOINED_HYPHEN.sub(
+                    lambda m: "" if raw[m.end()].islower() and not _compound(raw, m.start()) else "-", raw
+                ).replace("\ufffe", "-")
                 lines = clean.replace("\r\n", "\n").replace("\r", "\n").split("\n")
                 pages.append(lines)
                 sizes.append(_line_font_sizes(textpage, raw, len(lines)) if not outline else [])
@@ -162,11 +164,21 @@ def _strip_running_lines(pages: list[list[str]]) -> int:
     return removed
 
 
+def _compound(text: str, end: int) -> bool:
+    """The word ending at ``end`` already has a hyphen (``git-update-`` + ``index``): the break is at one of
+    its own hyphens, which stays (measured on LibreOffice PDFs of git's manual pages)."""
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return "-" in text[start:end]
+
+
 def _repair_hyphens(lines: list[str]) -> list[str]:
     out: list[str] = []
     for line in lines:
         if out and _HYPHENATED.search(out[-1]) and line[:1].islower():
-            out[-1] = out[-1][:-1] + line.lstrip()
+            keep = out[-1][-1] == "-" and _compound(out[-1], len(out[-1]) - 1)
+            out[-1] = (out[-1] if keep else out[-1][:-1]) + line.lstrip()
         else:
             out.append(line.rstrip())
     return out
