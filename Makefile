@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/chunking.py --docs 2000 --chunk-size 128 --overlap 16
 	$(BIN)/python benchmarks/mds.py --docs 10000 --master 'local[2]'
 	$(BIN)/python benchmarks/e2e.py --sizes 10000 100000 --master 'local[2]'
+	$(BIN)/python benchmarks/formats.py --master 'local[2]'
 
 clean:
 	rm -rf lake spark-warehouse .pytest_cache
