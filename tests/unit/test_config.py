@@ -51,6 +51,10 @@ def test_typo_top_level_section() -> None:
         ({"run": {"seed": True}}, "run.seed", "must be an integer"),
         ({"spark": {"conf": {"sql.shuffle": "2"}}}, "spark.conf.sql.shuffle", "must start with 'spark.'"),
         ({"bronze": {"jsonl": {"text_field": ""}}}, "bronze.jsonl.text_field", "must name"),
+        ({"bronze": {"landing": ""}}, "bronze.landing", "or be empty with a bronze.source table"),
+        ({"bronze": {"source": {"table": "main.s.t", "kind": "parquet"}}}, "bronze.source.table", "a Parquet source is a path"),
+        ({"bronze": {"source": {"table": "main.s.t", "id": ""}}}, "bronze.source.id", "needs an id column"),
+        ({"bronze": {"source": {"table": "main.s.t", "kind": "csv"}}}, "bronze.source.kind", "not one of ['delta', 'parquet']"),
     ],
 )
 def test_bad_values_are_rejected_with_key_and_allowed_values(data: dict, key: str, fragment: str) -> None:
