@@ -87,8 +87,8 @@ def test_first_run_accounts_for_every_file_with_specific_reasons(spark: SparkSes
     )
     assert_df_equality(faq.drop("text"), expected, ignore_row_order=True, ignore_nullable=True)
     assert bronze.where(F.col("doc_id").isNull() | (F.length("doc_id") != 32)).count() == 0
-    assert bronze.select("doc_id").distinct().count() == 17
-    assert {r[0] for r in bronze.select("format").distinct().collect()} == {"md", "txt", "html", "jsonl"}
+    assert bronze.select("doc_id").distinct().count() == 21
+    assert {r[0] for r in bronze.select("format").distinct().collect()} == {"md", "txt", "html", "jsonl", "pdf", "docx"}  # WARC records are html
     html = bronze.where(F.col("source_path").endswith("spark-intro.html")).first()
     assert html["text"].startswith("<!DOCTYPE html>") and html["size_bytes"] == (sample_landing / "web/spark-intro.html").stat().st_size
 
@@ -111,7 +111,7 @@ def test_rerun_ingests_only_new_files_and_nothing_when_nothing_changed(
     write_file(sample_landing / "new" / "fresh.md", "# Fresh\n\nA document that landed later.\n")
     write_file(sample_landing / "new" / "odd name [draft] {v1}.txt", "Glob characters in a file name are not a glob.\n")
     second = ingest_bronze(spark, cfg, run_id="run-2", started_at=_now())
-    assert (second.files_seen, second.files_unchanged, second.files_new, second.files_changed) == (20, 18, 2, 0)
+    assert (second.files_seen, second.files_unchanged, second.files_new, second.files_changed) == (23, 21, 2, 0)
     assert (second.files_ingested, second.documents_ingested, second.files_quarantined) == (2, 2, 0)
     bronze = table(spark, cfg, "bronze.documents")
     assert bronze.count() == first.documents_ingested + 2
@@ -151,7 +151,7 @@ def test_modified_file_becomes_a_new_version_of_its_document(spark: SparkSession
     assert len(rows) == 1
     assert rows[0]["text"].endswith("Fixed: a second fix.\n") and rows[0]["ingest_run_id"] == "run-2"
     assert rows[0]["doc_id"] != old["doc_id"] and rows[0]["sha256"] != old["sha256"]
-    assert bronze.count() == 17  # replaced, not added
+    assert bronze.count() == 21  # replaced, not added
     # the previous version is still there by time travel
     before = table(spark, cfg, "bronze.documents", version=v1).where(F.col("source_path") == uri(target)).first()
     assert before["text"] == old["text"] and before["doc_id"] == old["doc_id"]
@@ -210,7 +210,7 @@ def test_crash_between_commits_leaves_no_partial_state_and_rerun_completes(
     monkeypatch.setattr(bronze_mod, "_append_quarantine", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
         ingest_bronze(spark, cfg, run_id="run-crash", started_at=_now())
-    assert table(spark, cfg, "bronze.documents").count() == 17
+    assert table(spark, cfg, "bronze.documents").count() == 21
     assert table(spark, cfg, "quarantine.bronze").count() == 0
     assert versions(spark, cfg, "quarantine.bronze") == [0]
     monkeypatch.undo()
@@ -220,7 +220,7 @@ def test_crash_between_commits_leaves_no_partial_state_and_rerun_completes(
     assert (result.files_new, result.files_ingested, result.files_quarantined) == (4, 0, 4)
     assert versions(spark, cfg, "bronze.documents") == bronze_versions  # bronze needed nothing more
     assert table(spark, cfg, "quarantine.bronze").count() == 4
-    assert table(spark, cfg, "bronze.documents").count() == 17
+    assert table(spark, cfg, "bronze.documents").count() == 21
     _assert_every_file_accounted_once(spark, cfg, sample_landing)
 
 
