@@ -38,16 +38,16 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
     assert lines[1].split()[:5] == ["version", "timestamp", "(UTC)", "operation", "run"]
     rows = [line.split() for line in lines[2:]]
     assert [r[0] for r in rows] == ["0", "1"]  # the no-op rerun made no commit
-    assert rows[1][3] == "WRITE" and rows[1][4] == run_id and rows[1][5] == "17"  # first rows: appended
-    assert "written=17" in lines[3]
+    assert rows[1][3] == "WRITE" and rows[1][4] == run_id and rows[1][5] == "21"  # first rows: appended
+    assert "written=21" in lines[3]
 
     assert main(["history", "quarantine", "--config", str(conf), "-q"]) == 0
     assert run_id in capsys.readouterr().out
 
     assert main(["status", "--config", str(conf), "-q"]) == 0
     status = capsys.readouterr().out
-    assert any(line.split()[:4] == ["bronze.documents", "1", "v1", "17"] for line in status.splitlines())
-    assert any(line.split()[:4] == ["silver.documents", "1", "v1", "13"] for line in status.splitlines())
+    assert any(line.split()[:4] == ["bronze.documents", "1", "v1", "21"] for line in status.splitlines())
+    assert any(line.split()[:4] == ["silver.documents", "1", "v1", "17"] for line in status.splitlines())
     runs = status.split("runs (newest first):", 1)[1].splitlines()
     assert run_id in runs[2] and "build" in runs[2] and "succeeded" in runs[2]  # the second build is newest
     assert "not published" not in status
