@@ -12,6 +12,8 @@
    (PDF) = chunks whose first and last lines are on the pages the chunk says, checked with pypdf.
 3. **WARC** from real HTML pages with damaged records injected: records/s in one process (lakeprep's reader
    and warcio as the reference), every response accounted for, then bronze on Spark: records/s/core.
+4. **Table source**: a Delta table of real texts through ``bronze.source``: first load, then changes read
+   from the Change Data Feed, then a run with nothing to do.
 
 Needs the bench extra, pandoc and LibreOffice (``apt-get install pandoc libreoffice-writer-nogui``).
 """
@@ -373,13 +375,50 @@ def warc(n_pages: int, master: str, work: Path, *, copies_per_file: int) -> None
         spark.stop()
 
 
+def table_source(n_rows: int, master: str, work: Path) -> None:
+    """A Delta table of real documentation texts read through ``bronze.source``: the first load, then 1% of
+    the rows updated and 0.5% deleted, read from the Change Data Feed."""
+    from lakeprep.config import apply_overrides, config_from_mapping
+    from lakeprep.pipeline.bronze import ingest_bronze
+    from lakeprep.session import get_spark, local_test_conf
+
+    texts = real_documents(min_words=50, max_words=3000)
+    if not texts:
+        print("\n(table-source part skipped: no Debian documentation package with HTML pages is installed)")
+        return
+    src = work / "source-table"
+    cfg = config_from_mapping(apply_overrides({}, [
+        f"storage.root={work / 'lake-table'}", "bronze.landing=", f"bronze.source.table={src}", "bronze.source.id=id",
+        "bronze.source.text=body", "bronze.source.format=md", f"spark.master={master}",
+    ]))  # fmt: skip
+    spark = get_spark(cfg.spark, extra_conf=local_test_conf(str(work / "wh-table")))
+    rows = [(f"doc-{i}", texts[i % len(texts)] + f"\n\n(copy {i})") for i in range(n_rows)]
+    mb = sum(len(t.encode()) for _, t in rows) / 1e6
+    spark.createDataFrame(rows, "id string, body string").write.format("delta").option("delta.enableChangeDataFeed", "true").save(str(src))
+    cores = cores_of(master)
+    print(f"\n## Table source: a Delta table of {n_rows} rows ({mb:.0f} MB of real documentation text), {master}")
+    for label in ("first load (snapshot)", "1% updated, 0.5% deleted (change feed)", "no change"):
+        if label.startswith("1%"):
+            spark.sql(f"UPDATE delta.`{src}` SET body = concat(body, ' (edited)') WHERE pmod(hash(id), 100) = 0")
+            spark.sql(f"DELETE FROM delta.`{src}` WHERE pmod(hash(id), 200) = 1")
+        t0 = time.perf_counter()
+        b = ingest_bronze(spark, cfg, run_id=f"bench-table-{label[:5]}", started_at=datetime.now(timezone.utc))
+        dt = time.perf_counter() - t0
+        s = b.source
+        assert s is not None
+        print(f"  {label:<40} {dt:6.1f} s  mode={s.mode:<11} documents={s.documents_ingested:>7}  "
+              f"{s.documents_ingested / dt / cores:8.0f} documents/s/core")
+    spark.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=24, help="real pages written by each generator")
     parser.add_argument("--warc-pages", type=int, default=1500)
     parser.add_argument("--warc-copies", type=int, default=3, help="each page's copies per WARC file in the Spark run (8 files)")
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["pdf", "known", "warc"])
+    parser.add_argument("--table-rows", type=int, default=100_000)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["pdf", "known", "warc", "table"])
     args = parser.parse_args()
     missing = [tool for tool in ("pandoc", "soffice") if not shutil.which(tool)]
     if missing and "known" not in args.skip:
@@ -394,6 +433,8 @@ def main() -> None:
             known_text(args.docs, work)
         if "warc" not in args.skip:
             warc(args.warc_pages, args.master, work, copies_per_file=args.warc_copies)
+        if "table" not in args.skip:
+            table_source(args.table_rows, args.master, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
