@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()
     try:
         cfg = load_config(args.config, args.overrides)
-        spark = get_spark(cfg.spark)
+        spark = get_spark(cfg.spark, storage=cfg.locations)
         result = run_build(spark, cfg, run_id=args.run_id, wait=args.wait)
     except LakeprepError as exc:
         print(f"build_corpus: error: {exc}", file=sys.stderr)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 from collections.abc import Sequence
 
 from lakeprep.config import Config, load_config
 from lakeprep.errors import LakeprepError
+from lakeprep.io import files
 from lakeprep.logs import configure_logging
 
 __all__ = ["main", "TABLE_ALIASES"]
@@ -112,7 +112,7 @@ def _cmd_build(cfg: Config, args: argparse.Namespace) -> int:
     from lakeprep.pipeline.batch import run_build
     from lakeprep.session import get_spark
 
-    spark = get_spark(cfg.spark)
+    spark = get_spark(cfg.spark, storage=cfg.locations)
     result = run_build(spark, cfg, wait=args.wait)
     print(result.summary())
     return 0
@@ -127,7 +127,7 @@ def _cmd_status(cfg: Config, args: argparse.Namespace) -> int:
     from lakeprep.schemas import TABLES
     from lakeprep.session import get_spark
 
-    spark = get_spark(cfg.spark)
+    spark = get_spark(cfg.spark, storage=cfg.locations)
     published = published_versions(spark, cfg)
     print(f"{'table':<26} {'version':>7} {'published':>9} {'rows':>10}  last run")
     unpublished = []
@@ -167,7 +167,7 @@ def _cmd_history(cfg: Config, args: argparse.Namespace) -> int:
     name = TABLE_ALIASES.get(args.table, args.table)
     if name not in TABLES:
         raise LakeprepError(f"unknown table {args.table!r}; known: {sorted(TABLES)} or aliases {sorted(TABLE_ALIASES)}")
-    spark = get_spark(cfg.spark)
+    spark = get_spark(cfg.spark, storage=cfg.locations)
     entries = history(spark, cfg.storage.table_path(name), name=name)[-args.limit :]
     print(f"{name}  ({cfg.storage.table_path(name)})")
     print(f"{'version':>7}  {'timestamp (UTC)':<19}  {'operation':<12}  {'run id':<26}  {'rows':>8}  changes")
@@ -182,7 +182,7 @@ def _cmd_history(cfg: Config, args: argparse.Namespace) -> int:
 def _spark(cfg: Config):  # type: ignore[no-untyped-def]
     from lakeprep.session import get_spark
 
-    return get_spark(cfg.spark)
+    return get_spark(cfg.spark, storage=cfg.locations)
 
 
 def _cmd_tag(cfg: Config, args: argparse.Namespace) -> int:
@@ -288,8 +288,10 @@ def _cmd_report(cfg: Config, args: argparse.Namespace) -> int:
             raise TagError("no live tag yet: run `lakeprep build` first")
         tag = live[-1]
     report = write_report(spark, cfg, tag=tag, latest=args.tag is None)
-    out = Path(cfg.gate_results_path).parent / "reports" / tag.run_id
-    print(f"report for tag {tag.name}: {out / 'report.html'} ({sum(report['tables']['rows'].values())} rows in {len(report['tables']['rows'])} tables)")
+    from lakeprep.report import report_dir
+
+    out = files.join(report_dir(cfg, tag.run_id), "report.html")
+    print(f"report for tag {tag.name}: {out} ({sum(report['tables']['rows'].values())} rows in {len(report['tables']['rows'])} tables)")
     return 0
 
 

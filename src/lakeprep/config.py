@@ -573,6 +573,20 @@ class Config:
         return _to_plain(self)
 
     @property
+    def storage_root(self) -> str:
+        """``storage.root``, absolute when it is a local path."""
+        return _absolute(self.storage.root)
+
+    @property
+    def locations(self) -> list[str]:
+        """Every place the build reads or writes (the session adds what object storage needs)."""
+        found = [_absolute(self.storage.root), self.bronze.landing_path if self.bronze.landing else "", self.mds_path,
+                 self.gate_results_path]
+        if self.bronze.source is not None and self.bronze.source.is_path:
+            found.append(self.bronze.source.location)
+        return [loc for loc in found if loc]
+
+    @property
     def mds_path(self) -> str:
         """Where the MDS export goes (``gold.mds.output``, else ``<storage.root>/mds``)."""
         return _absolute(self.gold.mds.output) if self.gold.mds.output else f"{_absolute(self.storage.root)}/mds"

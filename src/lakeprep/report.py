@@ -14,16 +14,15 @@ import base64
 import html
 import io
 import json
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.config import Config
+from lakeprep.io import files
 from lakeprep.io.delta import read_table, table_properties
 from lakeprep.io.tags import Tag
 from lakeprep.pipeline._summary import reason_counts
@@ -209,10 +208,9 @@ def write_report(
     spark: SparkSession, cfg: Config, *, tag: Tag, result: "BuildResult | None" = None, latest: bool = True
 ) -> dict[str, Any]:
     """Compute and write the report for ``tag`` (with the run part when ``result`` is given); return it."""
-    root = Path(cfg.storage.root).expanduser().resolve() if "://" not in cfg.storage.root else None
-    run_dir = Path(cfg.gate_results_path).parent / "reports" / tag.run_id
-    previous = run_dir / "report.json"
-    run_part = _run_section(result) if result is not None else (json.loads(previous.read_text()).get("run") if previous.is_file() else None)
+    run_dir = report_dir(cfg, tag.run_id)
+    previous = files.read_text(files.join(run_dir, "report.json"))
+    run_part = _run_section(result) if result is not None else (json.loads(previous).get("run") if previous else None)
     report = {
         "tag": tag.name,
         "run_id": tag.run_id,
@@ -221,10 +219,14 @@ def write_report(
         "tables": table_stats(spark, cfg, tag.tables),
         "mds_manifest": tag.mds_manifest,
     }
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    (run_dir / "report.html").write_text(render_html(report), encoding="utf-8")
-    if latest and root is not None:
-        for name in ("report.json", "report.html"):
-            shutil.copyfile(run_dir / name, root / name)
+    body = {"report.json": json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", "report.html": render_html(report)}
+    for name, text in body.items():
+        files.write_text(files.join(run_dir, name), text)
+        if latest:  # the newest build's report also sits at the lake's root
+            files.write_text(files.join(cfg.storage_root, name), text)
     return report
+
+
+def report_dir(cfg: Config, run_id: str) -> str:
+    """Where a run's report goes: ``<gate results>/../reports/<run id>`` (a folder or an object-store prefix)."""
+    return files.join(cfg.gate_results_path.rstrip("/").rsplit("/", 1)[0], "reports", run_id)

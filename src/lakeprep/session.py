@@ -10,6 +10,13 @@
   are cached in ``~/.ivy2``. Under ``spark-submit`` the JVM is already running, so the jars must be passed
   on its command line: ``spark-submit --packages $(python -m lakeprep.session --packages) ...``
   (the Makefile does this).
+* Object storage: when a location of the build is an ``s3a://`` URI (``storage_locations``), the session
+  also gets Hadoop's S3A connector (``hadoop-aws`` of the Hadoop version pyspark bundles, with the
+  hadoop-client jars Delta's POM drags in excluded, so one Hadoop version is on the class path) and, if
+  ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``/``S3_ENDPOINT_URL``) names an S3-compatible server,
+  ``fs.s3a.endpoint`` and path-style access. Credentials stay in the environment, where S3A's default
+  provider chain reads them: nothing is written into the Spark conf. ``spark-submit`` takes the same
+  through ``python -m lakeprep.session --packages --config C`` and ``--conf-args --config C``.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -25,7 +32,10 @@ from pyspark.sql import SparkSession
 from lakeprep.config import SparkConfig
 from lakeprep.errors import LakeprepError
 
-__all__ = ["DELTA_SESSION_CONF", "SMALL_DATA_CONF", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf"]
+__all__ = [
+    "DELTA_SESSION_CONF", "SMALL_DATA_CONF", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
+    "storage_conf", "storage_packages",
+]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +81,46 @@ def delta_packages() -> list[str]:
     return [f"io.delta:delta-spark_{spark_minor}_2.13:{version('delta-spark')}"]
 
 
+def _bundled_hadoop_version() -> str:
+    """The Hadoop version of the client jars pyspark ships (``hadoop-client-api-<v>.jar``)."""
+    import pyspark
+
+    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
+    if not jars:
+        raise LakeprepError("pyspark ships no hadoop-client-api jar: cannot tell which hadoop-aws to use for s3a://")
+    return jars[-1].name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+
+
+def _uses_s3a(locations: Sequence[str]) -> bool:
+    return any(loc.startswith(("s3a://", "s3://", "s3n://")) for loc in locations)
+
+
+def storage_packages(locations: Sequence[str]) -> list[str]:
+    """Extra Maven packages the locations need: ``hadoop-aws`` for ``s3a://`` (its AWS SDK bundle is ~690 MB,
+    so only sessions that use object storage get it)."""
+    return [f"org.apache.hadoop:hadoop-aws:{_bundled_hadoop_version()}"] if _uses_s3a(locations) else []
+
+
+def storage_conf(locations: Sequence[str]) -> dict[str, str]:
+    """Session settings the locations need (see the module doc); none for local paths."""
+    if not _uses_s3a(locations):
+        return {}
+    from lakeprep.io.files import s3_endpoint
+
+    conf = {
+        # Delta's POM pulls hadoop-client 3.4.x next to pyspark's own: keep one Hadoop on the class path
+        "spark.jars.excludes": "org.apache.hadoop:hadoop-client-api,org.apache.hadoop:hadoop-client-runtime",
+        # s3:// (as written by other tools) through S3A as well
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+    }
+    endpoint = s3_endpoint()
+    if endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
+        if "amazonaws.com" not in endpoint:  # S3-compatible servers are addressed by path, not virtual host
+            conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+    return conf
+
+
 def delta_jars() -> list[str]:
     """Local paths of the Delta jars (delta-spark, delta-storage) in Spark's Ivy cache, resolved first if missing.
 
@@ -112,10 +162,13 @@ def local_test_conf(warehouse: str, *, small_data: bool = False) -> dict[str, st
     }
 
 
-def get_spark(spark_config: SparkConfig | None = None, *, extra_conf: Mapping[str, str] | None = None) -> SparkSession:
+def get_spark(
+    spark_config: SparkConfig | None = None, *, extra_conf: Mapping[str, str] | None = None, storage: Sequence[str] = ()
+) -> SparkSession:
     """Return the active SparkSession, or create one with Delta configured.
 
     ``extra_conf`` is applied after the config's ``spark.conf`` (used by tests for a tmp warehouse).
+    ``storage`` lists the build's locations (``Config.locations``): object storage adds its connector.
     """
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -126,8 +179,10 @@ def get_spark(spark_config: SparkConfig | None = None, *, extra_conf: Mapping[st
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
+    extra_conf = {**storage_conf(storage), **(extra_conf or {})}
+    packages = storage_packages(storage)
     if cfg.remote:
-        return _connect(cfg, extra_conf)
+        return _connect(cfg, extra_conf, packages)
     builder = SparkSession.builder.appName(cfg.app_name)
     launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started the JVM for us
     if not launched_by_submit:
@@ -138,7 +193,7 @@ def get_spark(spark_config: SparkConfig | None = None, *, extra_conf: Mapping[st
     if not launched_by_submit:
         from delta import configure_spark_with_delta_pip
 
-        builder = configure_spark_with_delta_pip(builder)
+        builder = configure_spark_with_delta_pip(builder, extra_packages=packages)
     spark = builder.getOrCreate()
     if not is_connect(spark):
         spark.sparkContext.setLogLevel("WARN")  # classic sessions only; Connect has no SparkContext
@@ -146,7 +201,7 @@ def get_spark(spark_config: SparkConfig | None = None, *, extra_conf: Mapping[st
     return spark
 
 
-def _connect(cfg: SparkConfig, extra_conf: Mapping[str, str] | None) -> SparkSession:
+def _connect(cfg: SparkConfig, extra_conf: Mapping[str, str] | None, packages: Sequence[str] = ()) -> SparkSession:
     """A Spark Connect session. ``local[N]`` starts a local Connect server in this process, configured with
     Delta (jars through Ivy, extension, catalog) like a classic session; ``sc://`` joins a running server,
     which must have Delta itself (only the config's runtime ``spark.conf`` keys are sent)."""
@@ -155,7 +210,7 @@ def _connect(cfg: SparkConfig, extra_conf: Mapping[str, str] | None) -> SparkSes
         settings: dict[str, str] = {**_LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})}
         for key, value in settings.items():
             builder = builder.config(key, value)
-        builder = builder.config("spark.jars.packages", ",".join(delta_packages()))
+        builder = builder.config("spark.jars.packages", ",".join([*delta_packages(), *packages]))
     else:
         for key, value in {**cfg.conf, **(extra_conf or {})}.items():
             builder = builder.config(key, value)
@@ -170,13 +225,21 @@ def is_connect(spark: SparkSession) -> bool:
 
 
 def _main(argv: list[str]) -> int:
+    """``--packages`` / ``--conf-args`` for spark-submit, with ``--config C`` adding what C's locations need."""
+    locations: list[str] = []
+    if len(argv) == 3 and argv[1] == "--config":
+        from lakeprep.config import load_config
+
+        locations = load_config(argv[2]).locations
+        argv = argv[:1]
     if argv == ["--packages"]:
-        print(",".join(delta_packages()))
+        print(",".join([*delta_packages(), *storage_packages(locations)]))
         return 0
     if argv == ["--conf-args"]:
-        print(" ".join(f"--conf {k}={v}" for k, v in DELTA_SESSION_CONF.items()))
+        conf = {**DELTA_SESSION_CONF, **storage_conf(locations)}
+        print(" ".join(f"--conf {k}={v}" for k, v in conf.items()))
         return 0
-    print("usage: python -m lakeprep.session --packages | --conf-args", file=sys.stderr)
+    print("usage: python -m lakeprep.session --packages|--conf-args [--config FILE]", file=sys.stderr)
     return 2
 
 

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-from lakeprep.export.mds import _merge_index
+from lakeprep.export.mds import _merged_index
 
 
-def _write_parts(root: Path, parts: int, rows: int) -> list[Path]:
+def _write_parts(root: Path, parts: int, rows: int) -> list[dict[str, object]]:
+    """Parts as the export's Spark tasks write them: a folder each, and the writer's shard list as JSON."""
     from streaming import MDSWriter
 
     out = []
@@ -21,20 +23,26 @@ def _write_parts(root: Path, parts: int, rows: int) -> list[Path]:
         with MDSWriter(out=str(folder), columns={"tokens": "ndarray:uint32", "i": "int64"}, size_limit=256) as w:
             for i in range(rows):
                 w.write({"tokens": np.arange(i + p, i + p + 8, dtype=np.uint32), "i": p * 1000 + i})
-        out.append(folder / "index.json")
+        out.append({"part": p, "shards": json.dumps(w.shards, sort_keys=True)})
     return out
+
+
+def _merge(parts: list[dict[str, object]], out_dir: Path, prefix: str = "") -> dict[str, object]:
+    merged = _merged_index(parts, prefix)
+    (out_dir / "index.json").write_text(json.dumps(merged), encoding="utf-8")
+    return merged
 
 
 def test_merged_index_is_byte_identical_to_streaming_merge_index(tmp_path: Path) -> None:
     from streaming.base.util import merge_index
 
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
-    indexes = _write_parts(ours, parts=3, rows=20)
+    parts = _write_parts(ours, parts=3, rows=20)
     shutil.copytree(ours, theirs)
-    merged = _merge_index(indexes, ours)
+    merged = _merge(parts, ours)
     logging.disable(logging.WARNING)
     try:
-        merge_index([str(theirs / p.parent.name / "index.json") for p in indexes], str(theirs))
+        merge_index([str(theirs / f"part-{p['part']:05d}" / "index.json") for p in parts], str(theirs))
     finally:
         logging.disable(logging.NOTSET)
     assert (ours / "index.json").read_bytes() == (theirs / "index.json").read_bytes()
@@ -45,8 +53,8 @@ def test_merged_index_is_byte_identical_to_streaming_merge_index(tmp_path: Path)
 def test_streaming_dataset_reads_the_merged_index(tmp_path: Path) -> None:
     from streaming import StreamingDataset
 
-    indexes = _write_parts(tmp_path / "mds", parts=2, rows=15)
-    _merge_index(indexes, tmp_path / "mds")
+    parts = _write_parts(tmp_path / "mds", parts=2, rows=15)
+    _merge(parts, tmp_path / "mds")
     ds = StreamingDataset(local=str(tmp_path / "mds"), shuffle=False, batch_size=1)
     got = sorted(int(ds[i]["i"]) for i in range(len(ds)))
     assert got == sorted([*range(15), *range(1000, 1015)])

@@ -7,9 +7,16 @@ within their split by ``seq_index`` and cut into contiguous parts; each part is 
 Parts are ordered, so sample ``i`` of a split is the row with ``seq_index == i``, and the bytes of every
 shard depend only on the rows and the settings (a rebuild from the same table version is byte-identical).
 
-The export is staged in ``<output>.staging-<run id>`` and swapped in only when complete, together with a
+A local export is staged in ``<output>.staging-<run id>`` and swapped in only when complete, together with a
 ``manifest.json`` naming the source table, version, tag, config hash and sample counts. A failed
 export removes its staging folder and leaves the previous export untouched.
+
+An object-store export (``s3a://``/``s3://``; S3 has no rename) is written by generation: the shards of
+a run go to ``<split>/gen-<run id>/part-NNNNN/`` (each task writes locally and uploads with streaming's
+own ``MDSWriter(out=(local, remote))``), and only when all are uploaded is each split's ``index.json``
+replaced -- one PUT, which a reader sees whole or not at all -- then ``manifest.json``. A reader holds
+either the old index, whose shards are kept until the next export, or the new one. Generations that no
+index names (an interrupted export) are removed by the next export.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import logging
 import math
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +40,7 @@ from pyspark.sql import functions as F
 
 from lakeprep.faults import commit_point
 from lakeprep.errors import LakeprepError
+from lakeprep.io import files
 
 __all__ = ["MANIFEST", "MdsResult", "SEQUENCE_COLUMNS", "CHUNK_COLUMNS", "export_mds", "read_manifest"]
 
@@ -40,7 +49,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 SEQUENCE_COLUMNS: dict[str, str] = {"tokens": "ndarray:uint32", "seq_index": "int64"}
 CHUNK_COLUMNS: dict[str, str] = {"chunk_id": "str", "doc_id": "str", "text": "str", "seq_index": "int64"}
-_PART_SCHEMA = "split string, part int, samples long, bytes long"
+_PART_SCHEMA = "split string, part int, samples long, bytes long, shards string"
 
 
 class MdsExportError(LakeprepError):
@@ -59,30 +68,31 @@ class MdsResult:
 
 
 def read_manifest(output: str) -> dict[str, Any] | None:
-    """The manifest of the export at ``output``, or None if there is none."""
-    path = Path(output) / MANIFEST
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The manifest of the export at ``output`` (a path or an object-store URI), or None if there is none."""
+    text = files.read_text(files.join(output, MANIFEST))
+    return None if text is None else json.loads(text)
 
 
 def _write_parts(
-    rows: DataFrame, root: str, *, columns: Mapping[str, str], compression: str | None, size_limit: int, parts_per_split: int
+    rows: DataFrame, root: str, *, columns: Mapping[str, str], compression: str | None, size_limit: int, parts_per_split: int,
+    generation: str = "",
 ) -> list[dict[str, Any]]:
-    """Write ``rows`` (``split``, ``seq_index`` and the ``columns``) as MDS parts; return one record per part."""
+    """Write ``rows`` (``split``, ``seq_index`` and the ``columns``) as MDS parts in
+    ``<root>/<split>/[<generation>/]part-NNNNN``; return one record per part (with its shard list)."""
     cols = dict(columns)
 
     def write(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from streaming import MDSWriter  # imported on the executor (pulls in torch)
 
         writer, current, written, out = None, None, 0, []
+        remote = files.is_object_store(root)
+        scratch: list[str] = []  # local folders of uploaded parts
 
         def close() -> None:
             if writer is not None:
-                writer.finish()
-                folder = Path(root) / current[0] / f"part-{current[1]:05d}"
-                size = sum(p.stat().st_size for p in folder.iterdir() if p.name != "index.json")
-                out.append((current[0], current[1], written, size))
+                writer.finish()  # uploads the last shards and the part's index before it returns
+                size = sum(int((s.get("zip_data") or s["raw_data"])["bytes"]) for s in writer.shards)
+                out.append((current[0], current[1], written, size, json.dumps(writer.shards, sort_keys=True)))
 
         for batch in batches:
             for rec in batch.to_dict("records"):
@@ -90,8 +100,14 @@ def _write_parts(
                 if key != current:
                     close()
                     current, written = key, 0
-                    folder = Path(root) / key[0] / f"part-{key[1]:05d}"
-                    writer = MDSWriter(out=str(folder), columns=cols, compression=compression, size_limit=size_limit, exist_ok=False)
+                    folder = files.join(root, key[0], *([generation] if generation else []), f"part-{key[1]:05d}")
+                    if remote:  # written locally, uploaded by the writer's threads, local copy removed
+                        scratch.append(tempfile.mkdtemp(prefix="lakeprep-mds-"))
+                        local = os.path.join(scratch[-1], "part")
+                        writer = MDSWriter(out=(local, files.streaming_uri(folder)), columns=cols, compression=compression,
+                                           size_limit=size_limit, exist_ok=True)  # a retried task rewrites the same keys
+                    else:
+                        writer = MDSWriter(out=folder, columns=cols, compression=compression, size_limit=size_limit, exist_ok=False)
                 sample = {}
                 for name, enc in cols.items():
                     value = rec[name]
@@ -103,7 +119,9 @@ def _write_parts(
                 writer.write(sample)
                 written += 1
         close()
-        yield pd.DataFrame(out, columns=["split", "part", "samples", "bytes"])
+        for folder in scratch:
+            shutil.rmtree(folder, ignore_errors=True)
+        yield pd.DataFrame(out, columns=["split", "part", "samples", "bytes", "shards"])
 
     counts = {r["split"]: int(r["n"]) for r in rows.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()}
     if not counts:
@@ -123,21 +141,50 @@ def _write_parts(
     return [r.asDict() for r in written]
 
 
-def _merge_index(part_indexes: list[Path], out_dir: Path) -> dict[str, Any]:
-    """Join the parts' ``index.json`` files into ``out_dir/index.json`` (each shard's files prefixed with its
+def _merged_index(parts: list[dict[str, Any]], prefix: str = "") -> dict[str, Any]:
+    """One split's index from its parts' shard lists (each shard's files prefixed with ``prefix`` and its
     part folder), as ``streaming.base.util.merge_index`` writes it, without importing ``streaming`` (and
-    torch) on the driver. Returns the merged index."""
+    torch) on the driver."""
     shards: list[dict[str, Any]] = []
-    for index_path in part_indexes:
-        for shard in json.loads(index_path.read_text(encoding="utf-8"))["shards"]:
+    for part in sorted(parts, key=lambda p: p["part"]):
+        folder = f"{prefix}part-{part['part']:05d}"
+        for shard in json.loads(part["shards"]):
             for key in ("raw_data", "zip_data", "raw_meta", "zip_meta"):
                 if shard.get(key):
-                    shard[key]["basename"] = os.path.join(index_path.parent.name, shard[key]["basename"])
+                    shard[key]["basename"] = f"{folder}/{shard[key]['basename']}"
             shards.append(shard)
-    merged = {"version": 2, "shards": shards}
-    with open(out_dir / "index.json", "w", encoding="utf-8") as fh:
-        json.dump(merged, fh)
-    return merged
+    return {"version": 2, "shards": shards}
+
+
+def _export_datasets(
+    sequences: DataFrame, chunks: DataFrame | None
+) -> dict[str, tuple[DataFrame, Mapping[str, str]]]:
+    datasets: dict[str, tuple[DataFrame, Mapping[str, str]]] = {"": (sequences.select("split", "seq_index", "tokens"), SEQUENCE_COLUMNS)}
+    if chunks is not None:
+        datasets["chunks"] = (chunks, CHUNK_COLUMNS)
+    return datasets
+
+
+def _write_all(
+    datasets: Mapping[str, tuple[DataFrame, Mapping[str, str]]], root: str, *, generation: str = "", **options: Any
+) -> tuple[dict[str, dict[str, Any]], dict[str, int], dict[str, int], int]:
+    """Write every dataset's parts below ``root``; return the merged index per ``[<sub>/]<split>`` label,
+    samples and shards per label, and bytes written."""
+    indexes: dict[str, dict[str, Any]] = {}
+    samples: dict[str, int] = {}
+    shards: dict[str, int] = {}
+    total_bytes = 0
+    for sub, (rows, columns) in datasets.items():
+        base = files.join(root, sub) if sub else root
+        parts = _write_parts(rows, base, columns=columns, generation=generation, **options)
+        for split in sorted({p["split"] for p in parts}):
+            mine = [p for p in parts if p["split"] == split]
+            label = f"{sub}/{split}" if sub else split
+            indexes[label] = _merged_index(mine, f"{generation}/" if generation else "")
+            samples[label] = sum(int(p["samples"]) for p in mine)
+            shards[label] = len(indexes[label]["shards"])
+            total_bytes += sum(int(p["bytes"]) for p in mine)
+    return indexes, samples, shards, total_bytes
 
 
 def export_mds(
@@ -154,39 +201,37 @@ def export_mds(
 ) -> MdsResult:
     """Write ``sequences`` (``split, seq_index, tokens``) and optionally ``chunks`` to ``output`` (see module doc)."""
     t0 = time.monotonic()
+    options = {"compression": None if compression == "none" else compression, "size_limit": size_limit,
+               "parts_per_split": writers_per_split}
+    datasets = _export_datasets(sequences, chunks)
+    meta = {**manifest, "columns": dict(SEQUENCE_COLUMNS), "compression": compression, "size_limit": size_limit}
+    if files.is_object_store(output):
+        samples, shards, total_bytes = _export_generation(datasets, output, meta=meta, run_id=run_id, options=options)
+    else:
+        samples, shards, total_bytes = _export_local(datasets, output, meta=meta, run_id=run_id, options=options)
+    result = MdsResult(output=output, samples=samples, shards=shards, bytes=total_bytes, seconds=time.monotonic() - t0)
+    log.info("MDS export: %s samples in %s shards, %.1f MB, %.1fs -> %s", samples, shards, total_bytes / 1e6, result.seconds, output)
+    return result
+
+
+def _export_local(
+    datasets: Mapping[str, tuple[DataFrame, Mapping[str, str]]], output: str, *, meta: Mapping[str, Any], run_id: str,
+    options: Mapping[str, Any],
+) -> tuple[dict[str, int], dict[str, int], int]:
+    """Stage the export next to ``output`` and swap it in by renames."""
     out = Path(output)
     staging = out.parent / f"{out.name}.staging-{run_id}"
     old = out.parent / f"{out.name}.old-{run_id}"
-    comp = None if compression == "none" else compression
     # leftovers of an interrupted export (the caller holds the lake, so no other export is running)
     for leftover in [*out.parent.glob(f"{out.name}.staging-*"), *out.parent.glob(f"{out.name}.old-*")]:
         log.warning("removing %s, left by an interrupted MDS export", leftover)
         shutil.rmtree(leftover, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        datasets: dict[str, tuple[DataFrame, Mapping[str, str]]] = {
-            "": (sequences.select("split", "seq_index", "tokens"), SEQUENCE_COLUMNS)
-        }
-        if chunks is not None:
-            datasets["chunks"] = (chunks, CHUNK_COLUMNS)
-        samples: dict[str, int] = {}
-        shards: dict[str, int] = {}
-        total_bytes = 0
-        for sub, (rows, columns) in datasets.items():
-            root = staging / sub if sub else staging
-            parts = _write_parts(
-                rows, str(root), columns=columns, compression=comp, size_limit=size_limit, parts_per_split=writers_per_split
-            )
-            for split in sorted({p["split"] for p in parts}):
-                mine = sorted((p for p in parts if p["split"] == split), key=lambda p: p["part"])
-                split_dir = root / split
-                index = _merge_index([split_dir / f"part-{p['part']:05d}" / "index.json" for p in mine], split_dir)
-                label = f"{sub}/{split}" if sub else split
-                samples[label] = sum(int(p["samples"]) for p in mine)
-                shards[label] = len(index["shards"])
-                total_bytes += sum(int(p["bytes"]) for p in mine)
-        body = {**manifest, "columns": dict(SEQUENCE_COLUMNS), "compression": compression, "size_limit": size_limit,
-                "samples": samples, "shards": shards}
+        indexes, samples, shards, total_bytes = _write_all(datasets, str(staging), **options)
+        for label, index in indexes.items():
+            (staging / label / "index.json").write_text(json.dumps(index), encoding="utf-8")
+        body = {**meta, "samples": samples, "shards": shards}
         (staging / MANIFEST).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         # swap: the previous export moves aside, the staged one takes its name, the old one is removed
         commit_point("before", "mds")
@@ -203,6 +248,44 @@ def export_mds(
         if isinstance(exc, LakeprepError):
             raise
         raise MdsExportError(f"MDS export to {output} failed ({type(exc).__name__}: {exc}); the previous export is unchanged") from exc
-    result = MdsResult(output=str(out), samples=samples, shards=shards, bytes=total_bytes, seconds=time.monotonic() - t0)
-    log.info("MDS export: %s samples in %s shards, %.1f MB, %.1fs -> %s", samples, shards, total_bytes / 1e6, result.seconds, out)
-    return result
+    return samples, shards, total_bytes
+
+
+def _export_generation(
+    datasets: Mapping[str, tuple[DataFrame, Mapping[str, str]]], output: str, *, meta: Mapping[str, Any], run_id: str,
+    options: Mapping[str, Any],
+) -> tuple[dict[str, int], dict[str, int], int]:
+    """Upload a new generation of shards, then point each split's index at it (object stores have no rename)."""
+    generation = f"gen-{run_id}"
+    previous = (read_manifest(output) or {}).get("generation")
+    try:
+        indexes, samples, shards, total_bytes = _write_all(datasets, output, generation=generation, **options)
+    except Exception as exc:
+        _remove_generations(output, keep={previous} if previous else set(), only={generation})
+        if isinstance(exc, LakeprepError):
+            raise
+        raise MdsExportError(f"MDS export to {output} failed ({type(exc).__name__}: {exc}); the previous export is unchanged") from exc
+    commit_point("before", "mds")
+    for i, (label, index) in enumerate(sorted(indexes.items())):
+        files.write_text(files.join(output, label, "index.json"), json.dumps(index))
+        if i == 0:
+            commit_point("between", "mds")
+    body = {**meta, "samples": samples, "shards": shards, "generation": generation}
+    files.write_text(files.join(output, MANIFEST), json.dumps(body, indent=2, sort_keys=True) + "\n")
+    commit_point("after", "mds")
+    # the previous generation stays for readers that loaded its index; older and orphaned ones go
+    _remove_generations(output, keep={generation, *([previous] if previous else [])})
+    return samples, shards, total_bytes
+
+
+def _remove_generations(output: str, *, keep: set[str], only: set[str] | None = None) -> None:
+    """Delete ``gen-*`` folders below each split of ``output`` except ``keep`` (only those in ``only``, if given)."""
+    for sub in ("", "chunks"):
+        base = files.join(output, sub) if sub else output
+        for split in files.list_children(base):
+            if split == "chunks" or split == MANIFEST:
+                continue
+            for name in files.list_children(files.join(base, split)):
+                if name.startswith("gen-") and name not in keep and (only is None or name in only):
+                    log.info("removing MDS generation %s/%s", split, name)
+                    files.delete_tree(files.join(base, split, name))

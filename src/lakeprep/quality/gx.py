@@ -20,6 +20,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
+from lakeprep.io import files
 from lakeprep.errors import ConfigError, LakeprepError
 
 __all__ = ["GateFailedError", "GateResult", "load_suite", "run_gate"]
@@ -150,10 +151,9 @@ def run_gate(
             if not res.success:
                 failures.append(f"{table}: {_describe(res)}")
     success = not failures
-    path = Path(results_dir) / run_id / f"{layer}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = files.join(results_dir, run_id, f"{layer}.json")  # a local folder or object storage
     out["success"] = success
-    path.write_text(json.dumps(out, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    files.write_text(path, json.dumps(out, indent=2, sort_keys=True, default=str) + "\n")
     result_obj = GateResult(layer, success, checked, failures, str(path), time.monotonic() - t0)
     log.info("%s", result_obj.report())
     return result_obj
