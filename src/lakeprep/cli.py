@@ -121,6 +121,7 @@ def _cmd_build(cfg: Config, args: argparse.Namespace) -> int:
 def _cmd_status(cfg: Config, args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
+    from lakeprep.io.catalog import qualified_name
     from lakeprep.io.claim import recent_runs, stale_claim
     from lakeprep.io.delta import history, table_exists
     from lakeprep.io.tags import published_versions
@@ -129,19 +130,22 @@ def _cmd_status(cfg: Config, args: argparse.Namespace) -> int:
 
     spark = get_spark(cfg.spark, storage=cfg.locations)
     published = published_versions(spark, cfg)
-    print(f"{'table':<26} {'version':>7} {'published':>9} {'rows':>10}  last run")
+    named = cfg.storage.catalog is not None
+    width = max(len(qualified_name(cfg, t) or t) for t in TABLES) if named else 26
+    print(f"{'table':<{width}} {'version':>7} {'published':>9} {'rows':>10}  last run")
     unpublished = []
     for name in TABLES:
         path = cfg.storage.table_path(name)
+        label = qualified_name(cfg, name) or name  # the catalog name when the tables are registered
         if not table_exists(spark, path):
-            print(f"{name:<26} {'-':>7} {'-':>9} {'-':>10}  (not built yet)")
+            print(f"{label:<{width}} {'-':>7} {'-':>9} {'-':>10}  (not built yet)")
             continue
         last = history(spark, path, name=name)[-1]
         pub = published.get(name)
         if pub is not None and pub != last.version:
-            unpublished.append(f"{name} v{pub + 1}..v{last.version}")
+            unpublished.append(f"{label} v{pub + 1}..v{last.version}")
         print(
-            f"{name:<26} {last.version:>7} {_v(pub):>9} {last.rows if last.rows is not None else '-':>10}  {last.run_id or '-'}"
+            f"{label:<{width}} {last.version:>7} {_v(pub):>9} {last.rows if last.rows is not None else '-':>10}  {last.run_id or '-'}"
         )
     runs = recent_runs(spark, cfg, limit=5)
     if runs:
@@ -160,16 +164,17 @@ def _cmd_status(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def _cmd_history(cfg: Config, args: argparse.Namespace) -> int:
+    from lakeprep.io.catalog import qualified_name, table_for_name
     from lakeprep.io.delta import history
     from lakeprep.schemas import TABLES
     from lakeprep.session import get_spark
 
-    name = TABLE_ALIASES.get(args.table, args.table)
+    name = TABLE_ALIASES.get(args.table) or table_for_name(cfg, args.table) or args.table
     if name not in TABLES:
         raise LakeprepError(f"unknown table {args.table!r}; known: {sorted(TABLES)} or aliases {sorted(TABLE_ALIASES)}")
     spark = get_spark(cfg.spark, storage=cfg.locations)
     entries = history(spark, cfg.storage.table_path(name), name=name)[-args.limit :]
-    print(f"{name}  ({cfg.storage.table_path(name)})")
+    print(f"{qualified_name(cfg, name) or name}  ({cfg.storage.table_path(name)})")
     print(f"{'version':>7}  {'timestamp (UTC)':<19}  {'operation':<12}  {'run id':<26}  {'rows':>8}  changes")
     for e in entries:
         print(

@@ -86,11 +86,30 @@ class RunConfig:
             raise ConfigError("run.wait_poll_seconds", f"must be > 0, got {self.wait_poll_seconds}")
 
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """Catalog names for the tables (:mod:`lakeprep.io.catalog`): ``<name>.<schema>.<layer>_<table>``."""
+
+    name: str = ""  # the catalog (spark_catalog, a Unity Catalog catalog); "" = the session's current one
+    schema: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.schema:
+            raise ConfigError("storage.catalog.schema", "must name the schema (database) the tables are registered in")
+        for key, value in (("name", self.name), ("schema", self.schema)):
+            if value and not _IDENTIFIER.match(value):
+                raise ConfigError(f"storage.catalog.{key}", f"{value!r} is not a plain identifier ({_IDENTIFIER.pattern})")
+
+
 @dataclass(frozen=True)
 class StorageConfig:
-    """Where the Delta tables live: ``<root>/<layer>/<table>`` (a local path or any Hadoop URI)."""
+    """Where the Delta tables live: ``<root>/<layer>/<table>`` (a local path or any Hadoop URI, e.g. ``s3a://``)."""
 
     root: str = "./lake"
+    catalog: CatalogConfig | None = None  # also register every table by name in this catalog and schema
 
     def __post_init__(self) -> None:
         if not self.root.strip():

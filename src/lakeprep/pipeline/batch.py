@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pyspark.sql import SparkSession
 
 from lakeprep.config import Config
+from lakeprep.io.catalog import register_tables
 from lakeprep.export.mds import MdsResult, read_manifest
 from lakeprep.io.claim import claim_lake
 from lakeprep.io.tags import Tag, create_tag, list_tags
@@ -145,6 +146,7 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wa
         result = BuildResult(run_id, bronze, silver, gold, time.monotonic() - t0, gates, mds, tag)
         if tag is not None:
             write_report(spark, cfg, tag=tag, result=result)
+        register_tables(spark, cfg)
         log.info("build %s finished in %.1fs (tag %s)", run_id, result.seconds, tag_name)
     return result
 
@@ -164,4 +166,5 @@ def rebuild_gold(spark: SparkSession, cfg: Config, *, tag: Tag, run_id: str | No
             spark, cfg, f"rebuild-{run_id}", run_id=run_id, kind="build", note=f"rebuilt from {tag.name}",
             mds_manifest=read_manifest(cfg.mds_path),
         )
+        register_tables(spark, cfg)
     return BuildResult(run_id, None, None, gold, time.monotonic() - t0, [gate], mds, new_tag)

@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 
 from lakeprep.config import Config
 from lakeprep.errors import LakeprepError
+from lakeprep.io.catalog import register_tables
 from lakeprep.io.delta import (
     commit_metadata,
     commit_metrics,
@@ -303,6 +304,7 @@ def _forget(spark: SparkSession, cfg: Config, *, sources: Sequence[str], doc_ids
     )
     with commit_metadata(spark, {**meta, "table": FORGET_TABLE}):
         spark.createDataFrame([row], FORGET_REQUESTS).write.format("delta").mode("append").save(audit)
+    register_tables(spark, cfg)
     log.info("forget %s: deleted %s; revoked tags %s", request_id, deleted, revoked)
     return ForgetResult(request_id, ids, deleted, versions, revoked)
 
