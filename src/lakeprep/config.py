@@ -559,6 +559,28 @@ class GatesConfig:
 
 
 @dataclass(frozen=True)
+class MlflowConfig:
+    """Where builds are logged (:mod:`lakeprep.tracking`). Credentials, if the server needs any, come from
+    MLflow's own environment variables (``MLFLOW_TRACKING_TOKEN``...), never from this file."""
+
+    uri: str = ""  # sqlite:///mlflow.db, http://host:5000, databricks
+    experiment: str = "lakeprep"
+
+    def __post_init__(self) -> None:
+        if not self.uri.strip():
+            raise ConfigError("tracking.mlflow.uri", "must name the tracking server or store (e.g. sqlite:///mlflow.db)")
+        if not self.experiment.strip():
+            raise ConfigError("tracking.mlflow.experiment", "must not be empty")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Lineage of builds; off unless ``mlflow`` is set."""
+
+    mlflow: MlflowConfig | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one build."""
 
@@ -570,6 +592,7 @@ class Config:
     gold: GoldConfig = field(default_factory=GoldConfig)
     rules: Mapping[str, tuple[RuleConfig, ...]] = field(default_factory=dict)  # table -> rules
     gates: GatesConfig = field(default_factory=GatesConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def __post_init__(self) -> None:
         for table, rules in self.rules.items():
@@ -611,8 +634,14 @@ class Config:
         return _absolute(self.gold.mds.output) if self.gold.mds.output else f"{_absolute(self.storage.root)}/mds"
 
     def fingerprint(self) -> str:
-        """Stable hash of the settings (recorded with every build so a rebuild can be compared)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Stable hash of the settings (recorded with every build so a rebuild can be compared).
+
+        Settings that change where things are named or logged, not what is built (``storage.catalog``,
+        ``tracking``), are left out: turning lineage on must not make the MDS export stale."""
+        data = self.to_dict()
+        data.pop("tracking", None)
+        data["storage"].pop("catalog", None)
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -10,12 +10,14 @@ the run report (``report.json`` / ``report.html``, :mod:`lakeprep.report`).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -23,9 +25,10 @@ from pyspark.sql import SparkSession
 
 from lakeprep.config import Config
 from lakeprep.io.catalog import register_tables
+from lakeprep.tracking import TrackingError, log_build
 from lakeprep.export.mds import MdsResult, read_manifest
 from lakeprep.io.claim import claim_lake
-from lakeprep.io.tags import Tag, create_tag, list_tags
+from lakeprep.io.tags import Tag, create_tag, list_tags, published_versions
 from lakeprep.logs import run_context
 from lakeprep.pipeline.audit import gate_and_publish
 from lakeprep.pipeline.bronze import BronzeResult, ingest_bronze
@@ -51,6 +54,7 @@ class BuildResult:
     gates: list[GateResult] = field(default_factory=list)
     mds: MdsResult | None = None
     tag: Tag | None = None
+    lineage: str = ""  # "MLflow run <id>", or why the build could not be logged; "" when tracking is off
 
     def summary(self) -> str:
         lines = [*(self.bronze.summary_lines() if self.bronze else []), *(self.silver.summary_lines() if self.silver else [])]
@@ -68,6 +72,8 @@ class BuildResult:
             lines.append(f"tag {self.tag.name}: " + ", ".join(f"{t} v{v}" for t, v in sorted(self.tag.tables.items())))
         else:
             lines.append("up to date: nothing changed since the last build tag (no data table version, no tag written)")
+        if self.lineage:
+            lines.append(f"lineage: {self.lineage}")
         lines.append(f"build {self.run_id} finished in {self.seconds:.1f}s")
         return "\n".join(lines)
 
@@ -127,6 +133,7 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wa
     _import_in_background(cfg)
     with run_context(run_id), claim_lake(spark, cfg, run_id=run_id, command="build", wait=wait):
         log.info("build %s started (config %s, landing %s)", run_id, cfg.fingerprint(), cfg.bronze.landing_path)
+        started_from = published_versions(spark, cfg) if cfg.tracking.mlflow is not None else {}
         bronze = ingest_bronze(spark, cfg, run_id=run_id, started_at=started_at)
         gates = [gate_and_publish(spark, cfg, "bronze", run_id=run_id)]
         silver = build_silver(
@@ -144,11 +151,27 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wa
         if _changed_since_last_build_tag(spark, cfg, manifest, gate.published):
             tag = create_tag(spark, cfg, tag_name, run_id=run_id, kind="build", mds_manifest=manifest)
         result = BuildResult(run_id, bronze, silver, gold, time.monotonic() - t0, gates, mds, tag)
-        if tag is not None:
-            write_report(spark, cfg, tag=tag, result=result)
+        report = write_report(spark, cfg, tag=tag, result=result) if tag is not None else None
         register_tables(spark, cfg)
+        result = dataclasses.replace(result, lineage=_log_lineage(spark, cfg, result, report, started_from))
         log.info("build %s finished in %.1fs (tag %s)", run_id, result.seconds, tag_name)
     return result
+
+
+def _log_lineage(
+    spark: SparkSession, cfg: Config, result: BuildResult, report: Mapping[str, Any] | None, started_from: Mapping[str, int]
+) -> str:
+    """Log the build to MLflow when tracking is on. A failure is reported, not raised: the tables and the tag
+    are written, and failing the build now would make its retry a no-op that logs nothing."""
+    if cfg.tracking.mlflow is None:
+        return ""
+    if result.tag is None:
+        return "up to date (no MLflow run: nothing new to log)"
+    try:
+        return f"MLflow run {log_build(spark, cfg, result, report=report, started_from=started_from)}"
+    except TrackingError as exc:
+        log.error("%s", exc)
+        return f"NOT LOGGED: {exc}"
 
 
 def rebuild_gold(spark: SparkSession, cfg: Config, *, tag: Tag, run_id: str | None = None, wait: bool = False) -> BuildResult:
