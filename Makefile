@@ -15,7 +15,7 @@ export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
 
-.PHONY: setup run sdp test test-faults test-fast bench clean distclean
+.PHONY: setup run sdp s3proxy test test-faults test-fast bench clean distclean
 
 setup: $(STAMP)
 
@@ -39,6 +39,10 @@ run: $(STAMP)
 # the same tables from the declarative modules, with the real spark-pipelines CLI (tables in lake/_sdp/warehouse)
 sdp: $(STAMP)
 	$(BIN)/lakeprep pipelines run --spec pipelines/declarative/spark-pipeline.yml --warehouse lake/_sdp/warehouse
+
+# a real S3 API server on 127.0.0.1:9000 backed by ./s3data (s3proxy; the object-storage test starts its own)
+s3proxy: $(STAMP)
+	$(BIN)/python tests/support/s3proxy.py --port 9000 --dir ./s3data
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--full-refresh-all", action="store_true")
     rp = sub.add_parser("report", parents=[common], help="(re-)render report.json/report.html for a tag")
     rp.add_argument("--tag", default=None, help="default: the newest live tag")
+    rp.add_argument("--against", default=None, metavar="TAG", help="compare with this tag (default: the previous live tag)")
     return p
 
 
@@ -292,7 +293,7 @@ def _cmd_report(cfg: Config, args: argparse.Namespace) -> int:
         if not live:
             raise TagError("no live tag yet: run `lakeprep build` first")
         tag = live[-1]
-    report = write_report(spark, cfg, tag=tag, latest=args.tag is None)
+    report = write_report(spark, cfg, tag=tag, latest=args.tag is None, against=args.against)
     from lakeprep.report import report_dir
 
     out = files.join(report_dir(cfg, tag.run_id), "report.html")

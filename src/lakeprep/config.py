@@ -581,6 +581,23 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """What ``report.html`` shows (:mod:`lakeprep.report_html`)."""
+
+    examples: int = 3  # rows shown per quarantine reason, near-duplicate clusters, masked contexts per PII type
+    top_folders: int = 10  # source folders listed by document count
+    change_alert: float = 0.2  # mark a figure red when it moved by more than this share since the compared tag
+    list_limit: int = 50  # sources of added/removed documents listed per table
+
+    def __post_init__(self) -> None:
+        for key in ("examples", "top_folders", "list_limit"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"report.{key}", f"must be >= 0, got {getattr(self, key)}")
+        if not 0.0 <= self.change_alert:
+            raise ConfigError("report.change_alert", f"must be >= 0 (a share, 0.2 = 20%), got {self.change_alert}")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one build."""
 
@@ -593,6 +610,7 @@ class Config:
     rules: Mapping[str, tuple[RuleConfig, ...]] = field(default_factory=dict)  # table -> rules
     gates: GatesConfig = field(default_factory=GatesConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def __post_init__(self) -> None:
         for table, rules in self.rules.items():
@@ -636,10 +654,11 @@ class Config:
     def fingerprint(self) -> str:
         """Stable hash of the settings (recorded with every build so a rebuild can be compared).
 
-        Settings that change where things are named or logged, not what is built (``storage.catalog``,
-        ``tracking``), are left out: turning lineage on must not make the MDS export stale."""
+        Settings that change where things are named, logged or shown, not what is built (``storage.catalog``,
+        ``tracking``, ``report``), are left out: turning lineage on must not make the MDS export stale."""
         data = self.to_dict()
         data.pop("tracking", None)
+        data.pop("report", None)
         data["storage"].pop("catalog", None)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

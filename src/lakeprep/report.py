@@ -10,10 +10,9 @@ build, ``<root>/report.json`` and ``<root>/report.html``.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,8 @@ from lakeprep.config import Config
 from lakeprep.io import files
 from lakeprep.io.delta import read_table, table_properties
 from lakeprep.io.tags import Tag
+from lakeprep import report_sections as sections
+from lakeprep.report_html import render_html
 from lakeprep.pipeline._summary import reason_counts
 from lakeprep.pipeline.layers import QUALITY_PROFILE_PROPERTY
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from lakeprep.pipeline.batch import BuildResult
 
 __all__ = ["DOC_WORD_BINS", "histogram", "render_html", "table_stats", "write_report"]
+
+log = logging.getLogger(__name__)
 
 DOC_WORD_BINS: tuple[float, ...] = (0, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000, float("inf"))
 
@@ -126,91 +129,29 @@ def _run_section(result: "BuildResult") -> dict[str, Any]:
     }
 
 
-def _png(draw: Any) -> str:
-    import matplotlib
+def _previous_tag(spark: SparkSession, cfg: Config, tag: Tag, against: str | None) -> Tag | None:
+    """The tag to compare with: ``against`` by name, else the newest live tag created before ``tag``."""
+    from lakeprep.io.tags import get_tag, list_tags
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 2.8), dpi=96)
-    draw(ax)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def _bars(hist: list[dict[str, Any]], title: str, xlabel: str) -> str:
-    labels = [f"{h['from']:g}-{'' if h['to'] is None else format(h['to'], 'g')}" for h in hist]
-
-    def draw(ax: Any) -> None:
-        ax.bar(range(len(hist)), [h["count"] for h in hist], color="#4c72b0")
-        ax.set_xticks(range(len(hist)), labels, rotation=45, ha="right", fontsize=7)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel(xlabel, fontsize=8)
-
-    return _png(draw)
-
-
-def _table(rows: Mapping[str, Any] | None, head: tuple[str, str] = ("", "")) -> str:
-    if not rows:
-        return "<p><em>none</em></p>"
-    body = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(json.dumps(v) if isinstance(v, (dict, list)) else str(v))}</td></tr>" for k, v in rows.items())
-    return f"<table><tr><th>{head[0]}</th><th>{head[1]}</th></tr>{body}</table>"
-
-
-def render_html(report: Mapping[str, Any]) -> str:
-    """A self-contained HTML page (inline CSS, plots as data URIs)."""
-    tables = report.get("tables", {})
-    run = report.get("run") or {}
-    parts = [f"<h1>lakeprep report</h1><p>tag <b>{html.escape(str(report.get('tag')))}</b>, run {html.escape(str(report.get('run_id')))}, config {report.get('config')}</p>"]
-    if run:
-        b, s, g = run.get("bronze") or {}, run.get("silver") or {}, run.get("gold") or {}
-        layer_rows = {
-            "bronze": {"files seen": b.get("files_seen"), "files ingested": b.get("files_ingested"), "documents": b.get("documents_ingested"), "quarantined files": b.get("files_quarantined")},
-            "silver": {"new documents": s.get("documents_new"), "kept": s.get("documents_kept"), "quality rejects": s.get("quality_rejected"), "exact dups": s.get("exact_duplicates"), "near dups": s.get("near_duplicates")},
-            "gold": {"documents": g.get("documents"), "chunks": g.get("chunks_total"), "sequences": g.get("sequences")},
-        }
-        parts.append("<h2>Layers (this run)</h2>" + _table(layer_rows, ("layer", "counts")))
-        parts.append("<h2>Rejected by reason (this run)</h2>" + _table({**{f"bronze {k}": v for k, v in (b.get("quarantine_reasons") or {}).items()}, **{f"silver {k}": v for k, v in (s.get("reject_reasons") or {}).items()}}, ("reason", "rows")))
-        parts.append("<h2>Files by format (this run)</h2>" + _table({f: f"{c['ingested']} ingested, {c['quarantined']} quarantined" for f, c in (b.get("files_by_format") or {}).items()}, ("format", "files")))
-        if b.get("record_counts"):
-            parts.append("<h2>Records inside container files (this run)</h2>" + _table(b["record_counts"], ("outcome", "records")))
-        if b.get("source"):
-            src = b["source"]
-            parts.append("<h2>Table source (this run)</h2>" + _table({k: src.get(k) for k in ("table", "kind", "mode", "version", "documents_ingested", "rows_quarantined")}, ("", "")))
-        parts.append("<h2>PII masked (this run)</h2>" + _table(s.get("pii_counts"), ("type", "spans")))
-        parts.append("<h2>Gates</h2>" + _table({g_["layer"]: {"success": g_["success"], "expectations": g_["checked"], "failures": g_["failures"]} for g_ in run.get("gates", [])}, ("layer", "result")))
-        parts.append("<h2>Seconds per stage</h2>" + _table({k: round(v, 1) for k, v in run.get("seconds", {}).items()}, ("stage", "seconds")))
-        if run.get("mds"):
-            parts.append("<h2>MDS</h2>" + _table({"samples": run["mds"]["samples"], "shards": run["mds"]["shards"], "bytes": run["mds"]["bytes"], "output": run["mds"]["output"]}))
-    parts.append("<h2>Tables at this tag</h2>" + _table({k: f"v{tables.get('versions', {}).get(k)}: {n} rows" for k, n in tables.get("rows", {}).items()}, ("table", "rows")))
-    parts.append("<h2>Bronze documents by source format</h2>" + _table(tables.get("bronze_by_format"), ("format", "documents / sources")))
-    parts.append("<h2>Quarantine (whole tables)</h2>" + _table({**{f"bronze {k}": v for k, v in tables.get("quarantine_bronze_reasons", {}).items()}, **{f"silver {k}": v for k, v in tables.get("quarantine_silver_reasons", {}).items()}}, ("reason", "rows")))
-    parts.append("<h2>Duplicates</h2>" + _table(tables.get("duplicates_removed"), ("method", "removed")) + _table(tables.get("cluster_sizes"), ("method:size", "clusters")))
-    parts.append("<h2>Splits</h2>" + _table(tables.get("splits"), ("split", "sizes")))
-    parts.append("<h2>PII placeholders in silver</h2>" + _table(tables.get("pii_in_silver"), ("type", "spans")))
-    parts.append(f"<h2>Silver quality profile: {html.escape(str(tables.get('quality_profile')))}</h2>")
-    parts.append("<h2>Languages in silver (top 20)</h2>" + _table(tables.get("languages_in_silver"), ("language", "documents")))
-    plots = []
-    if tables.get("document_words"):
-        plots.append(_bars(tables["document_words"], "silver documents by words", "words"))
-    if tables.get("chunk_tokens"):
-        plots.append(_bars(tables["chunk_tokens"], "gold chunks by tokens", "tokens"))
-    if plots:
-        parts.append("<h2>Histograms</h2>" + "".join(f'<img alt="histogram" src="{p}">' for p in plots))
-    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;font-size:.9em;text-align:left}"
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>lakeprep report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    if against:
+        return get_tag(spark, cfg, against)
+    older = [t for t in list_tags(spark, cfg, include_revoked=False) if t.name != tag.name and t.created < tag.created]
+    return older[-1] if older else None
 
 
 def write_report(
-    spark: SparkSession, cfg: Config, *, tag: Tag, result: "BuildResult | None" = None, latest: bool = True
+    spark: SparkSession, cfg: Config, *, tag: Tag, result: "BuildResult | None" = None, latest: bool = True,
+    against: str | None = None,
 ) -> dict[str, Any]:
-    """Compute and write the report for ``tag`` (with the run part when ``result`` is given); return it."""
+    """Compute and write the report for ``tag`` (with the run part when ``result`` is given); return it.
+
+    ``against`` names the tag the "what changed" section compares with (default: the previous live tag)."""
+    t0 = time.monotonic()
     run_dir = report_dir(cfg, tag.run_id)
     previous = files.read_text(files.join(run_dir, "report.json"))
     run_part = _run_section(result) if result is not None else (json.loads(previous).get("run") if previous else None)
+    rc = cfg.report
+    base = _previous_tag(spark, cfg, tag, against)
     report = {
         "tag": tag.name,
         "run_id": tag.run_id,
@@ -218,12 +159,21 @@ def write_report(
         "run": run_part,
         "tables": table_stats(spark, cfg, tag.tables),
         "mds_manifest": tag.mds_manifest,
+        "flow": sections.flow(spark, cfg, tag.tables, tag.mds_manifest),
+        "gates": sections.gate_rows(cfg, tag.run_id),
+        "examples": sections.examples(spark, cfg, tag.tables, per_reason=rc.examples),
+        "distributions": sections.distributions(spark, cfg, tag.tables, top=rc.top_folders),
+        "changes": None if base is None else {
+            "against": base.name, "alert_share": rc.change_alert,
+            **sections.changes(spark, cfg, tag.tables, base.tables, list_limit=rc.list_limit),
+        },
     }
     body = {"report.json": json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", "report.html": render_html(report)}
     for name, text in body.items():
         files.write_text(files.join(run_dir, name), text)
         if latest:  # the newest build's report also sits at the lake's root
             files.write_text(files.join(cfg.storage_root, name), text)
+    log.info("report for tag %s in %.1fs -> %s", tag.name, time.monotonic() - t0, files.join(run_dir, "report.html"))
     return report
 
 

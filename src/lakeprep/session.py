@@ -83,9 +83,9 @@ def delta_packages() -> list[str]:
 
 def _bundled_hadoop_version() -> str:
     """The Hadoop version of the client jars pyspark ships (``hadoop-client-api-<v>.jar``)."""
-    import pyspark
+    from pyspark.find_spark_home import _find_spark_home  # SPARK_HOME, or pyspark's own folder when pip-installed
 
-    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
+    jars = sorted((Path(_find_spark_home()) / "jars").glob("hadoop-client-api-*.jar"))
     if not jars:
         raise LakeprepError("pyspark ships no hadoop-client-api jar: cannot tell which hadoop-aws to use for s3a://")
     return jars[-1].name.removeprefix("hadoop-client-api-").removesuffix(".jar")
@@ -197,8 +197,24 @@ def get_spark(
     spark = builder.getOrCreate()
     if not is_connect(spark):
         spark.sparkContext.setLogLevel("WARN")  # classic sessions only; Connect has no SparkContext
+        if packages:
+            _log_hadoop(spark)
     log.info("spark session: master=%s version=%s", spark.conf.get("spark.master", "?"), spark.version)
     return spark
+
+
+def _log_hadoop(spark: SparkSession) -> None:
+    """Say which Hadoop runs and whether Ivy added hadoop-client jars of another version beside pyspark's."""
+    jvm = spark.sparkContext._jvm  # noqa: SLF001 - classic sessions only
+    running = jvm.org.apache.hadoop.util.VersionInfo.getVersion()
+    jars = spark.conf.get("spark.jars", "") or ""
+    extra = sorted({j.rsplit("/", 1)[-1] for j in jars.split(",") if "hadoop-client" in j})
+    aws = [j.rsplit("/", 1)[-1] for j in jars.split(",") if "hadoop-aws" in j]
+    aws_version = aws[0].removeprefix("org.apache.hadoop_hadoop-aws-").removesuffix(".jar") if aws else "missing"
+    log.info("object storage: hadoop %s, hadoop-aws %s, hadoop-client jars from Ivy: %s", running, aws_version, ", ".join(extra) or "none")
+    if extra or aws_version != running:
+        log.warning("Hadoop versions differ on the class path (%s, hadoop-aws %s, %s): s3a:// may fail; "
+                    "keep spark.jars.excludes from lakeprep.session.storage_conf", running, aws_version, extra)
 
 
 def _connect(cfg: SparkConfig, extra_conf: Mapping[str, str] | None, packages: Sequence[str] = ()) -> SparkSession:

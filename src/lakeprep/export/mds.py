@@ -261,7 +261,10 @@ def _export_generation(
     try:
         indexes, samples, shards, total_bytes = _write_all(datasets, output, generation=generation, **options)
     except Exception as exc:
-        _remove_generations(output, keep={previous} if previous else set(), only={generation})
+        try:
+            _remove_generations(output, keep={previous} if previous else set(), only={generation})
+        except LakeprepError as cleanup:  # the next export removes it
+            log.warning("the partial MDS generation %s was not removed: %s", generation, cleanup)
         if isinstance(exc, LakeprepError):
             raise
         raise MdsExportError(f"MDS export to {output} failed ({type(exc).__name__}: {exc}); the previous export is unchanged") from exc
@@ -274,7 +277,10 @@ def _export_generation(
     files.write_text(files.join(output, MANIFEST), json.dumps(body, indent=2, sort_keys=True) + "\n")
     commit_point("after", "mds")
     # the previous generation stays for readers that loaded its index; older and orphaned ones go
-    _remove_generations(output, keep={generation, *([previous] if previous else [])})
+    try:
+        _remove_generations(output, keep={generation, *([previous] if previous else [])})
+    except LakeprepError as exc:  # the export is complete; what is left is found and removed by the next one
+        log.warning("old MDS generations were not removed (the next export retries): %s", exc)
     return samples, shards, total_bytes
 
 

@@ -167,6 +167,20 @@ def list_children(location: str) -> list[str]:
     return sorted(n for n in names if n)
 
 
+def _delete_keys(client: Any, bucket: str, keys: list[str]) -> None:
+    """One batch DELETE, or one DELETE per key where the server refuses batches: DeleteObjects must carry a
+    checksum, and S3-compatible servers that predate CRC checksums (s3proxy 2.6) answer NotImplemented."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NotImplemented":
+            raise
+        for key in keys:
+            client.delete_object(Bucket=bucket, Key=key)
+
+
 def delete_tree(location: str) -> int:
     """Remove ``location`` and everything below it; returns how many objects (or files) went."""
     if not is_object_store(location):
@@ -187,7 +201,7 @@ def delete_tree(location: str) -> int:
         keys, _ = _keys(client, bucket, prefix + "/")
         keys += [prefix] if exists(location) else []
         for i in range(0, len(keys), 1000):
-            client.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True})
+            _delete_keys(client, bucket, keys[i : i + 1000])
     except ObjectStoreError:
         raise
     except Exception as exc:  # noqa: BLE001

@@ -1,0 +1,264 @@
+"""What the run report shows beyond counts: the flow of documents with every exit, examples behind the
+numbers, what changed since another tag, distributions, and the gates as rows.
+
+Everything is computed from the tables at a tag's versions (small aggregates, and a handful of example
+rows per reason -- never a data-sized collect) plus the gate results the run saved. Every excerpt of text
+that reaches the report goes through the PII detector and is masked, whatever ``silver.pii`` says: raw
+excerpts of quarantined files and of removed duplicates come from bronze, which is never masked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from lakeprep.config import Config
+from lakeprep.io import files
+from lakeprep.io.delta import read_table
+
+__all__ = ["changes", "distributions", "examples", "flow", "gate_rows", "safe_excerpt"]
+
+_EXCERPT_CHARS = 240
+
+
+def safe_excerpt(text: str | None, *, limit: int = _EXCERPT_CHARS, around: int | None = None) -> str:
+    """``text`` cut to ``limit`` characters (centred on ``around`` when given), every PII span masked."""
+    from lakeprep.pii._kernels import detect, mask_text
+
+    if not text:
+        return ""
+    start = 0 if around is None else max(0, around - limit // 2)
+    window = text[start : start + limit + 200]  # detect on a margin, so a span cut at the edge is still found
+    masked, _ = mask_text(window, detect(window), actions={})
+    cut = masked[:limit]
+    return ("..." if start else "") + " ".join(cut.split()) + ("..." if len(masked) > limit or start + limit < len(text) else "")
+
+
+def _reader(spark: SparkSession, cfg: Config, versions: Mapping[str, int]):  # type: ignore[no-untyped-def]
+    def t(name: str) -> DataFrame | None:
+        return read_table(spark, cfg.storage.table_path(name), version=versions[name], name=name) if name in versions else None
+
+    return t
+
+
+def _first_reason(col: str = "reject_reasons") -> F.Column:
+    return F.substring_index(F.element_at(F.col(col), 1), ":", 1)
+
+
+def flow(spark: SparkSession, cfg: Config, versions: Mapping[str, int], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Documents (and tokens) from landing to MDS, each stage with its exits. A row leaves by its first
+    reason, so the exits of a stage add up to what it lost; ``unaccounted`` is whatever does not (0 when the
+    layers were built from one another at these versions)."""
+    t = _reader(spark, cfg, versions)
+    out: dict[str, Any] = {"stages": []}
+    bronze, qb = t("bronze.documents"), t("quarantine.bronze")
+    if bronze is None:
+        return out
+    b = bronze.agg(F.count(F.lit(1)).alias("docs"), F.countDistinct("source_path").alias("files")).first()
+    qb_exits = {r["r"]: int(r["n"]) for r in qb.groupBy(_first_reason().alias("r")).count().withColumnRenamed("count", "n").collect()} if qb is not None else {}
+    out["stages"].append({"stage": "landing", "unit": "files", "count": int(b["files"]) + sum(qb_exits.values()),
+                          "exits": {f"quarantine: {k}": v for k, v in sorted(qb_exits.items())}})
+    out["stages"].append({"stage": "bronze", "unit": "documents", "count": int(b["docs"]), "files": int(b["files"]), "exits": {}})
+    silver, qs, clusters = t("silver.documents"), t("quarantine.silver"), t("silver.dedup_clusters")
+    if silver is None:
+        return out
+    exits: dict[str, int] = {}
+    if qs is not None:
+        exits.update({f"quality: {r['r']}": int(r["n"]) for r in qs.groupBy(_first_reason().alias("r")).count().withColumnRenamed("count", "n").collect()})
+    if clusters is not None:
+        removed = clusters.where(F.col("doc_id") != F.col("kept_doc_id")).groupBy("method").count().collect()
+        exits.update({f"{r['method']} duplicate": int(r["count"]) for r in removed})
+    kept = silver.count()
+    out["stages"][-1]["exits"] = dict(sorted(exits.items()))
+    out["stages"][-1]["unaccounted"] = int(b["docs"]) - kept - sum(exits.values())
+    out["stages"].append({"stage": "silver", "unit": "documents", "count": kept, "exits": {}})
+    chunks = t("gold.chunks")
+    if chunks is None:
+        return out
+    c = chunks.agg(F.countDistinct("doc_id").alias("docs"), F.count(F.lit(1)).alias("chunks"), F.sum("token_count").alias("tokens")).first()
+    out["stages"][-1]["exits"] = {"no chunk (empty text)": kept - int(c["docs"])} if kept != int(c["docs"]) else {}
+    out["stages"].append({"stage": "gold chunks", "unit": "documents", "count": int(c["docs"]), "chunks": int(c["chunks"]),
+                          "tokens": int(c["tokens"] or 0), "exits": {}})
+    seqs = t("gold.training_sequences")
+    if seqs is not None:
+        per = {r["split"]: (int(r["n"]), int(r["tok"] or 0)) for r in seqs.groupBy("split").agg(
+            F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tok")).collect()}
+        out["stages"].append({"stage": "training sequences", "unit": "sequences", "count": sum(n for n, _ in per.values()),
+                              "tokens": sum(tok for _, tok in per.values()),
+                              "by_split": {s: {"sequences": n, "tokens": tok} for s, (n, tok) in sorted(per.items())}, "exits": {}})
+    if manifest and manifest.get("samples"):
+        samples = {k: int(v) for k, v in manifest["samples"].items() if "/" not in k}
+        out["stages"].append({"stage": "MDS", "unit": "samples", "count": sum(samples.values()), "by_split": samples, "exits": {}})
+    return out
+
+
+def examples(spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, per_reason: int = 3) -> dict[str, Any]:
+    """A few rows behind each number: quarantined files and documents per reason, near-duplicate clusters
+    with a diff, masked PII in context. All text masked (:func:`safe_excerpt`)."""
+    t = _reader(spark, cfg, versions)
+    out: dict[str, Any] = {}
+    rank = Window.partitionBy("r").orderBy("source_path")
+    if (qb := t("quarantine.bronze")) is not None:
+        rows = qb.select("source_path", "reject_reasons", "excerpt", _first_reason().alias("r")).withColumn("i", F.row_number().over(rank))
+        out["quarantine_bronze"] = _by_reason(rows.where(F.col("i") <= per_reason).collect(), text="excerpt")
+    if (qs := t("quarantine.silver")) is not None:
+        rows = qs.select("source_path", "reject_reasons", "word_count", "lang", _first_reason().alias("r")).withColumn("i", F.row_number().over(rank))
+        out["quarantine_silver"] = _by_reason(rows.where(F.col("i") <= per_reason).collect(), text=None)
+    clusters, silver, bronze = t("silver.dedup_clusters"), t("silver.documents"), t("bronze.documents")
+    if clusters is not None and silver is not None and bronze is not None:
+        first = Window.partitionBy("cluster_id").orderBy("doc_id")
+        pairs = (
+            clusters.where((F.col("method") == "near") & (F.col("doc_id") != F.col("kept_doc_id")))
+            .withColumn("i", F.row_number().over(first)).where("i = 1").orderBy("cluster_id").limit(per_reason)
+            .join(bronze.select("doc_id", F.col("source_path").alias("removed_path"), F.col("text").alias("removed_text")), "doc_id")
+            .join(silver.select(F.col("doc_id").alias("kept_doc_id"), F.col("source_path").alias("kept_path"),
+                                F.col("text").alias("kept_text")), "kept_doc_id")
+            .select("cluster_id", "similarity", "kept_path", "removed_path",
+                    F.substring("kept_text", 1, 4000).alias("kept_text"), F.substring("removed_text", 1, 4000).alias("removed_text"))
+            .orderBy("cluster_id").collect()
+        )
+        out["near_duplicates"] = [
+            {"cluster": r["cluster_id"], "similarity": round(float(r["similarity"]), 3), "kept": r["kept_path"], "removed": r["removed_path"],
+             "diff": word_diff(safe_excerpt(r["kept_text"], limit=600), safe_excerpt(r["removed_text"], limit=600))}
+            for r in pairs
+        ]
+    if silver is not None:
+        typed = silver.select("source_path", "text", F.explode("pii_counts").alias("type", "n")).where("n > 0")
+        rows = typed.withColumn("i", F.row_number().over(Window.partitionBy("type").orderBy("source_path"))).where(
+            F.col("i") <= per_reason).select("type", "source_path", F.substring("text", 1, 200_000).alias("text")).collect()
+        pii: dict[str, list[dict[str, str]]] = {}
+        for r in sorted(rows, key=lambda r: (r["type"], r["source_path"])):
+            at = (r["text"] or "").find(f"<{r['type']}>")
+            if at >= 0:  # masked as a placeholder (pseudonymized or kept spans have none to show)
+                pii.setdefault(r["type"], []).append({"source": r["source_path"], "context": safe_excerpt(r["text"], limit=120, around=at)})
+        out["pii"] = pii
+    return out
+
+
+def _by_reason(rows: list[Any], *, text: str | None) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(rows, key=lambda r: (r["r"] or "", r["source_path"])):
+        item: dict[str, Any] = {"source": r["source_path"], "reasons": list(r["reject_reasons"])}
+        if text:
+            item["excerpt"] = safe_excerpt(r[text])
+        else:
+            item.update({"words": r["word_count"], "lang": r["lang"]})
+        out.setdefault(r["r"] or "(none)", []).append(item)
+    return out
+
+
+def word_diff(a: str, b: str) -> str:
+    """An inline HTML diff of two (already masked) excerpts: ``<del>`` only in ``a``, ``<ins>`` only in ``b``."""
+    wa, wb = a.split(), b.split()
+    parts: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).get_opcodes():
+        if op == "equal":
+            parts.append(html.escape(" ".join(wa[i1:i2])))
+        if op in ("delete", "replace"):
+            parts.append(f"<del>{html.escape(' '.join(wa[i1:i2]))}</del>")
+        if op in ("insert", "replace"):
+            parts.append(f"<ins>{html.escape(' '.join(wb[j1:j2]))}</ins>")
+    return " ".join(parts)
+
+
+def changes(spark: SparkSession, cfg: Config, now: Mapping[str, int], before: Mapping[str, int], *, list_limit: int = 50) -> dict[str, Any]:
+    """What moved between two tags: documents added/removed per layer (with their sources), chunk changes
+    from the Change Data Feed, tokens per split, rejects per reason."""
+    from lakeprep.pipeline._summary import reason_counts
+
+    out: dict[str, Any] = {"documents": {}, "chunks": {}, "tokens_by_split": {}, "rejects": {}}
+    for table, key in (("bronze.documents", "doc_id"), ("silver.documents", "doc_id"), ("gold.chunks", "chunk_id")):
+        if table not in now:
+            continue
+        path = cfg.storage.table_path(table)
+        cur = read_table(spark, path, version=now[table]).select(key, "source_path")
+        old = read_table(spark, path, version=before[table]).select(key, "source_path") if table in before else None
+        added = cur if old is None else cur.join(old, key, "left_anti")
+        removed = None if old is None else old.join(cur, key, "left_anti")
+        entry: dict[str, Any] = {"before": old.count() if old is not None else 0, "now": cur.count(), "added": added.count(),
+                                 "removed": removed.count() if removed is not None else 0}
+        if table != "gold.chunks":
+            entry["added_sources"] = [r["source_path"] for r in added.select("source_path").distinct().orderBy("source_path").limit(list_limit).collect()]
+            entry["removed_sources"] = [] if removed is None else [
+                r["source_path"] for r in removed.select("source_path").distinct().orderBy("source_path").limit(list_limit).collect()]
+        out["documents"][table] = entry
+    if "gold.chunks" in now and "gold.chunks" in before and now["gold.chunks"] > before["gold.chunks"]:
+        cdf = (spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", before["gold.chunks"] + 1)
+               .option("endingVersion", now["gold.chunks"]).load(cfg.storage.table_path("gold.chunks")))
+        kinds = {r["_change_type"]: int(r["count"]) for r in cdf.groupBy("_change_type").count().collect()}
+        out["chunks"] = {"inserted": kinds.get("insert", 0), "updated": kinds.get("update_postimage", 0), "deleted": kinds.get("delete", 0)}
+    else:
+        out["chunks"] = {"inserted": 0, "updated": 0, "deleted": 0}
+    if "gold.training_sequences" in now:
+        def tokens(version: int) -> dict[str, int]:
+            df = read_table(spark, cfg.storage.table_path("gold.training_sequences"), version=version)
+            return {r["split"]: int(r["t"] or 0) for r in df.groupBy("split").agg(F.sum("num_tokens").alias("t")).collect()}
+
+        a, b = tokens(now["gold.training_sequences"]), tokens(before["gold.training_sequences"]) if "gold.training_sequences" in before else {}
+        out["tokens_by_split"] = {s: {"before": b.get(s, 0), "now": a.get(s, 0)} for s in sorted({*a, *b})}
+    for table in ("quarantine.bronze", "quarantine.silver"):
+        if table in now:
+            path = cfg.storage.table_path(table)
+            a = reason_counts(read_table(spark, path, version=now[table]), "reject_reasons")
+            b = reason_counts(read_table(spark, path, version=before[table]), "reject_reasons") if table in before else {}
+            out["rejects"][table] = {r: {"before": b.get(r, 0), "now": a.get(r, 0)} for r in sorted({*a, *b})}
+    return out
+
+
+def distributions(spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, top: int = 10) -> dict[str, Any]:
+    """Tokens per document and per chunk, chunks per document, top source folders."""
+    from lakeprep.report import histogram
+
+    t = _reader(spark, cfg, versions)
+    out: dict[str, Any] = {}
+    if (ch := t("gold.chunks")) is not None:
+        per_doc = ch.groupBy("doc_id").agg(F.sum("token_count").alias("tokens"), F.count(F.lit(1)).alias("chunks"))
+        out["tokens_per_document"] = histogram(per_doc, "tokens", [0, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536, float("inf")])
+        out["chunks_per_document"] = histogram(per_doc, "chunks", [1, 2, 3, 5, 10, 20, 50, 100, float("inf")])
+    if (docs := t("silver.documents")) is not None:
+        folder = F.regexp_extract(F.col("source_path"), r"^(.*)/[^/]*$", 1)
+        landing = cfg.bronze.landing_path if cfg.bronze.landing else ""
+        rel = F.regexp_replace(folder, "^(file:)?" + _re_escape(landing.removeprefix("file:")), "") if landing else folder
+        rows = docs.groupBy(rel.alias("folder")).count().orderBy(F.desc("count"), "folder").limit(top).collect()
+        out["top_folders"] = {(r["folder"] or "/").lstrip("/") or "(landing root)": int(r["count"]) for r in rows}
+    return out
+
+
+def _re_escape(s: str) -> str:
+    import re
+
+    return re.escape(s)
+
+
+def gate_rows(cfg: Config, run_id: str) -> list[dict[str, Any]]:
+    """One row per expectation the run's gates checked: layer, table, expectation, column, observed,
+    threshold, pass/fail and the JSON it came from."""
+    rows: list[dict[str, Any]] = []
+    for layer in ("bronze", "silver", "gold"):
+        path = files.join(cfg.gate_results_path, run_id, f"{layer}.json")
+        text = files.read_text(path)
+        if text is None:
+            continue
+        for table, result in sorted(json.loads(text).get("tables", {}).items()):
+            for res in result.get("results", []):
+                conf = res.get("expectation_config", {})
+                kwargs = {k: v for k, v in (conf.get("kwargs") or {}).items() if k not in ("batch_id", "result_format")}
+                column = kwargs.pop("column", None) or kwargs.pop("column_list", None) or ""
+                got = res.get("result") or {}
+                if "observed_value" in got:
+                    observed: Any = got["observed_value"]
+                elif "element_count" in got:
+                    observed = f"{got.get('unexpected_count', 0)} of {got['element_count']} rows outside"
+                    if got.get("partial_unexpected_list"):
+                        observed += f" (e.g. {', '.join(map(str, got['partial_unexpected_list'][:3]))})"
+                else:
+                    observed = ""
+                rows.append({"layer": layer, "table": table, "expectation": conf.get("type", ""), "column": column,
+                             "observed": observed, "threshold": kwargs, "success": bool(res.get("success")), "json": path})
+    return rows

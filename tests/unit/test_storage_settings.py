@@ -1,0 +1,94 @@
+"""Where lakeprep keeps things, without Spark: object-store settings of a session, small files by location,
+catalog names, the tracking config, and what a build logs to MLflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakeprep.config import config_from_mapping
+from lakeprep.errors import ConfigError
+from lakeprep.io import files
+from lakeprep.io.catalog import qualified_name, table_for_name
+from lakeprep.session import storage_conf, storage_packages
+
+
+def test_object_storage_adds_the_s3a_connector_of_pysparks_hadoop(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert storage_packages(["/tmp/lake", "file:/x"]) == [] and storage_conf(["/tmp/lake"]) == {}
+    assert storage_packages(["s3a://b/lake"]) == ["org.apache.hadoop:hadoop-aws:3.5.0"]
+    conf = storage_conf(["/tmp/landing", "s3a://b/lake"])
+    assert conf["spark.jars.excludes"] == "org.apache.hadoop:hadoop-client-api,org.apache.hadoop:hadoop-client-runtime"
+    assert "spark.hadoop.fs.s3a.endpoint" not in conf  # AWS itself: S3A's defaults
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-in-the-conf")
+    conf = storage_conf(["s3a://b/lake"])
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert not any("not-in-the-conf" in v for v in conf.values())  # credentials stay in the environment
+
+
+def test_config_lists_every_location_a_build_touches(tmp_path: Path) -> None:
+    cfg = config_from_mapping({"storage": {"root": "s3a://bucket/lake"}, "bronze": {"landing": str(tmp_path)}})
+    assert cfg.locations == ["s3a://bucket/lake", str(tmp_path), "s3a://bucket/lake/mds", "s3a://bucket/lake/_lakeprep/gates"]
+    assert cfg.storage.table_path("bronze.documents") == "s3a://bucket/lake/bronze/documents"
+
+
+def test_small_files_on_a_local_path(tmp_path: Path) -> None:
+    target = files.join(str(tmp_path), "a", "b", "x.json")
+    assert files.read_text(target) is None and not files.exists(target)
+    files.write_text(target, "{}")
+    assert files.read_text(target) == "{}" and files.exists(target)
+    files.write_text(files.join(str(tmp_path), "a", "c.json"), "1")
+    assert files.list_children(files.join(str(tmp_path), "a")) == ["b", "c.json"]
+    assert files.delete_tree(files.join(str(tmp_path), "a")) == 2 and files.list_children(str(tmp_path)) == []
+
+
+def test_object_store_uris() -> None:
+    assert files.is_object_store("s3a://b/k") and files.is_object_store("s3://b/k") and not files.is_object_store("/tmp/k")
+    assert files.join("s3a://b/lake/", "mds", "/train/") == "s3a://b/lake/mds/train"
+    assert files.streaming_uri("s3a://b/lake/mds") == "s3://b/lake/mds" and files.streaming_uri("/tmp/x") == "/tmp/x"
+    with pytest.raises(files.ObjectStoreError, match="names no bucket"):
+        files.read_text("s3a:///key")
+
+
+def test_catalog_names() -> None:
+    cfg = config_from_mapping({"storage": {"catalog": {"name": "main", "schema": "corpus"}}})
+    assert qualified_name(cfg, "bronze.documents") == "main.corpus.bronze_documents"
+    assert qualified_name(cfg, "_lakeprep.tags", quoted=True) == "`main`.`corpus`.`_lakeprep_tags`"
+    for name in ("main.corpus.gold_chunks", "corpus.gold_chunks", "gold_chunks"):
+        assert table_for_name(cfg, name) == "gold.chunks"
+    assert table_for_name(cfg, "other.gold_chunks") is None
+    bare = config_from_mapping({"storage": {"catalog": {"schema": "corpus"}}})  # the session's current catalog
+    assert qualified_name(bare, "gold.chunks") == "corpus.gold_chunks"
+    assert qualified_name(config_from_mapping({}), "gold.chunks") is None
+    with pytest.raises(ConfigError, match="storage.catalog.schema"):
+        config_from_mapping({"storage": {"catalog": {"name": "main"}}})
+    with pytest.raises(ConfigError, match="storage.catalog.name"):
+        config_from_mapping({"storage": {"catalog": {"name": "main-prod", "schema": "x"}}})
+
+
+def test_tracking_config_and_what_it_leaves_out_of_the_fingerprint() -> None:
+    plain = config_from_mapping({})
+    assert plain.tracking.mlflow is None
+    tracked = config_from_mapping({
+        "tracking": {"mlflow": {"uri": "sqlite:///mlflow.db", "experiment": "corpus"}},
+        "storage": {"catalog": {"schema": "corpus"}},
+    })
+    assert tracked.tracking.mlflow is not None and tracked.tracking.mlflow.experiment == "corpus"
+    assert tracked.fingerprint() == plain.fingerprint()  # naming and logging do not change what is built
+    assert config_from_mapping({"gold": {"sequences": {"seq_len": 64}}}).fingerprint() != plain.fingerprint()
+    with pytest.raises(ConfigError, match="tracking.mlflow.uri"):
+        config_from_mapping({"tracking": {"mlflow": {"uri": ""}}})
+    with pytest.raises(ConfigError):
+        config_from_mapping({"tracking": {"mlflow": {"uri": "sqlite:///x.db", "token": "secret"}}})  # unknown key
+
+
+def test_build_params_name_the_knobs() -> None:
+    from lakeprep.tracking import build_params
+
+    params = build_params(config_from_mapping({"gold": {"chunking": {"chunk_size": 256, "chunk_overlap": 32}}}))
+    assert params["chunk_size"] == "256" and params["chunk_overlap"] == "32" and params["tokenizer"] == "cl100k_base"
+    assert len(params["config_fingerprint"]) == 16 and all(isinstance(v, str) for v in params.values())
