@@ -15,7 +15,7 @@ export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
 
-.PHONY: setup run sdp s3proxy test test-faults test-fast bench clean distclean
+.PHONY: setup run sdp s3proxy browser test test-faults test-fast bench clean distclean
 
 setup: $(STAMP)
 
@@ -44,8 +44,15 @@ sdp: $(STAMP)
 s3proxy: $(STAMP)
 	$(BIN)/python tests/support/s3proxy.py --port 9000 --dir ./s3data
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Debian's Chromium for the report's browser test: installed when missing and this is root with apt-get;
+# otherwise the test is skipped and says how to install it
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium is not installed: the report's browser test is skipped (apt-get install chromium)"; }
 
 # every commit point of a build killed and recovered, after each commit and in the middle of each write (slow: a build and a half per point; `make test` kills at every fifth)
 test-faults: $(STAMP)

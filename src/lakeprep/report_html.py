@@ -84,6 +84,11 @@ def _flow_svg(stages: Sequence[Mapping[str, Any]]) -> str:
             f"viewBox='0 0 {width} {y + 4}' font-family='system-ui,sans-serif'>{''.join(out)}</svg>")
 
 
+def _short(x: float) -> str:
+    """1000 -> 1k, 65536 -> 66k: bin edges that fit under a bar."""
+    return f"{x / 1000:.0f}k" if x >= 1000 else f"{x:g}"
+
+
 def _bars_svg(hist: Sequence[Mapping[str, Any]], title: str) -> str:
     """A small histogram: one bar per bin, counts above, bin labels below."""
     if not hist or not any(h["count"] for h in hist):
@@ -94,7 +99,7 @@ def _bars_svg(hist: Sequence[Mapping[str, Any]], title: str) -> str:
     for i, b in enumerate(hist):
         bh = h * b["count"] / top
         x = 4 + i * (bw + gap)
-        label = f"{b['from']:g}+" if b.get("to") is None else f"{b['from']:g}-{b['to']:g}"
+        label = f"{_short(b['from'])}+" if b.get("to") is None else f"{_short(b['from'])}-{_short(b['to'])}"
         parts.append(f"<rect x='{x}' y='{20 + h - bh:.1f}' width='{bw}' height='{bh:.1f}' fill='#3b73b9'/>")
         parts.append(f"<text x='{x + bw / 2}' y='{16 + h - bh:.1f}' font-size='10' text-anchor='middle'>{_n(b['count'])}</text>")
         parts.append(f"<text x='{x + bw / 2}' y='{h + 34}' font-size='9' text-anchor='middle'>{_esc(label)}</text>")

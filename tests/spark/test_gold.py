@@ -279,4 +279,102 @@ def test_build_writes_a_report_matching_the_tables(spark: SparkSession, sample_b
     run = report["run"]
     assert run["run_id"] == tag.run_id and run["seconds"]["total"] > 0 and run["gold"]["documents"] == silver.count()
     assert [g["layer"] for g in run["gates"]] == ["bronze", "silver", "gold"] and all(g["success"] for g in run["gates"])
-    assert html.startswith("<!doctype html>") and html.count("data:image/png;base64,") == 2 and "lakeprep report" in html
+    # one self-contained page: inline SVG figures, no script, nothing fetched, no raw JSON in the cells
+    assert html.startswith("<!doctype html>") and "lakeprep report" in html and html.count("<svg") >= 5
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
+    assert '{"' not in html and "Flow at a glance" in html and "Examples behind the numbers" in html
+    # gates as rows: one per expectation the run's gate results hold, with observed values and thresholds
+    checked = sum(g["checked"] for g in run["gates"])
+    assert len(report["gates"]) == checked and all(g["success"] for g in report["gates"])
+    assert any(g["expectation"] == "expect_column_values_to_be_between" and g["column"] == "token_count"
+               and g["threshold"] == {"max_value": 64, "min_value": 1} for g in report["gates"])
+    assert html.count("<span class='pass'>pass</span>") == checked
+
+
+def test_report_flow_equals_the_tables_at_the_tag(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]
+    """Every number in the flow figure's data, recomputed from the tables at the tag's versions."""
+    from lakeprep.io.tags import get_tag
+
+    cfg, _, _ = sample_build
+    report = json.loads((Path(cfg.storage.root) / "report.json").read_text())
+    tag = get_tag(spark, cfg, report["tag"])
+
+    def t(name: str):  # type: ignore[no-untyped-def]
+        return table(spark, cfg, name, version=tag.tables[name])
+
+    stages = {s["stage"]: s for s in report["flow"]["stages"]}
+    assert list(stages) == ["landing", "bronze", "silver", "gold chunks", "training sequences", "MDS"]
+    bronze, qb, qs, clusters = t("bronze.documents"), t("quarantine.bronze"), t("quarantine.silver"), t("silver.dedup_clusters")
+    first = F.substring_index(F.element_at("reject_reasons", 1), ":", 1)
+    files = bronze.select("source_path").distinct().count()
+    assert stages["landing"]["count"] == files + qb.count() and stages["bronze"]["files"] == files
+    assert stages["landing"]["exits"] == {f"quarantine: {r[0]}": r[1] for r in qb.groupBy(first).count().collect()}
+    assert stages["bronze"]["count"] == bronze.count()
+    removed = {f"{r[0]} duplicate": r[1] for r in clusters.where("doc_id != kept_doc_id").groupBy("method").count().collect()}
+    assert stages["bronze"]["exits"] == {**{f"quality: {r[0]}": r[1] for r in qs.groupBy(first).count().collect()}, **removed}
+    silver = t("silver.documents")
+    assert stages["silver"]["count"] == silver.count()
+    assert stages["bronze"]["count"] == stages["silver"]["count"] + sum(stages["bronze"]["exits"].values()) + stages["bronze"]["unaccounted"]
+    chunks = t("gold.chunks").agg(F.countDistinct("doc_id"), F.count(F.lit(1)), F.sum("token_count")).first()
+    g = stages["gold chunks"]
+    assert (g["count"], g["chunks"], g["tokens"]) == (chunks[0], chunks[1], chunks[2])
+    seqs = {r["split"]: r["count"] for r in t("gold.training_sequences").groupBy("split").count().collect()}
+    assert {k: v["sequences"] for k, v in stages["training sequences"]["by_split"].items()} == seqs
+    assert stages["MDS"]["by_split"] == seqs == {k: v for k, v in tag.mds_manifest["samples"].items() if "/" not in k}
+    html = (Path(cfg.storage.root) / "report.html").read_text()
+    for s in report["flow"]["stages"]:
+        assert f"{s['count']:,} {s['unit']}" in html  # the figure's labels are the data's numbers, formatted
+
+
+def test_report_lists_exactly_the_documents_a_build_added(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]
+    cfg, _, landing = sample_build
+    topics = [
+        "The nightly export rotates its staging folders, verifies every checksum against the manifest, and mails "
+        "the operators a summary when a shard is missing or larger than the configured limit for its split.",
+        "Field technicians calibrate the humidity sensors each spring; readings drift by about two percent per "
+        "year, so the maintenance log records the offset applied and the reference instrument that was used.",
+    ]
+    new = [write_file(landing / "added" / f"note-{i}.md", f"# Added note {i}\n\n" + "\n\n".join(
+        f"{topic} Case {j}: {words}." for j, words in enumerate(["alpha river", "quiet harbour", "late autumn", "old bridge"]))
+    ) for i, topic in enumerate(topics)]
+    run_build(spark, cfg)
+    report = json.loads((Path(cfg.storage.root) / "report.json").read_text())
+    ch = report["changes"]
+    bronze = ch["documents"]["bronze.documents"]
+    expected = sorted(f"file:{p}" for p in new)
+    assert bronze["added"] == 2 and bronze["removed"] == 0 and bronze["added_sources"] == expected
+    assert ch["documents"]["silver.documents"]["added_sources"] == expected
+    assert ch["chunks"]["inserted"] == ch["documents"]["gold.chunks"]["added"] > 0 and ch["chunks"]["deleted"] == 0
+    html = (Path(cfg.storage.root) / "report.html").read_text()
+    listed = html.split("bronze.documents: sources of added documents</h3>")[1].split("</ul>")[0]
+    assert sorted(listed.split("<code>")[1:]) == sorted(f"{e}</code></li>" for e in expected)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not __import__("shutil").which("chromium"), reason="needs Debian's chromium (apt-get install chromium; make test installs it as root)")
+def test_report_renders_in_headless_chromium(sample_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    cfg, _, _ = sample_build
+    page_file = Path(cfg.storage.root) / "report.html"
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=__import__("shutil").which("chromium"), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+            page.goto(page_file.as_uri())
+            page.wait_for_load_state("load")
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+            svg_boxes = [page.locator("svg").nth(i).bounding_box() for i in range(page.locator("svg").count())]
+            title = page.title()
+        finally:
+            browser.close()
+    assert problems == []
+    assert shot.stat().st_size > 20_000 and title.startswith("lakeprep report")
+    assert len(svg_boxes) >= 5 and all(b is not None and b["width"] > 100 and b["height"] > 50 for b in svg_boxes)

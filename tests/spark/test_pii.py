@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -114,11 +115,21 @@ def test_no_planted_pii_leaves_bronze(spark: SparkSession, tmp_path: Path, caplo
         f"DATABASE_URL=postgres://app:{v2['URL_PASSWORD']}@db.internal:5432/app\npassword: \"{v2['QUOTED_PASSWORD']}\"\n```\n\n"
         f"Upgrade to {SURVIVORS[0]} and {SURVIVORS[1]}; see {SURVIVORS[2]}, {SURVIVORS[3]}, SELECT {SURVIVORS[4]} and {SURVIVORS[5]}.\n",
     )
+    # a near-duplicate pair: the report shows the removed copy, read from bronze (raw), beside the kept one
+    handover = (
+        "# Handover\n\nThe on-call engineer for the storage cluster this week is reachable at {mail} and on {phone}; "
+        "escalations after midnight go to the platform lead, who reviews the incident queue each morning, closes "
+        "the tickets that were resolved overnight, and writes the summary for the weekly operations meeting.\n\n"
+        f"{FILLER}\n"
+    )
+    write_file(landing / "handover.md", handover.format(mail=PLANTED["EMAIL"], phone=PLANTED_V2["PHONE_DE"]))
+    write_file(landing / "handover-edited.md", handover.format(mail=PLANTED["EMAIL"], phone=PLANTED_V2["PHONE_DE"]).replace("each morning", "every morning"))
+    write_file(landing / "export.jsonl", f'{{"text": "Refund for {PLANTED["CREDIT_CARD"]} owner {PLANTED["EMAIL"]}"\n')  # bad JSON: quarantined with an excerpt
     cfg = make_config(landing, tmp_path / "lake", "gold.sequences.seq_len=16", "gold.splits.train=1", "gold.splits.val=0", "gold.splits.test=0")
     with caplog.at_level(logging.DEBUG, logger="lakeprep"):
         result = run_build(spark, cfg)
     s = result.silver
-    assert (s.quality_rejected, s.exact_duplicates, s.documents_kept) == (1, 1, 5), s
+    assert (s.quality_rejected, s.exact_duplicates, s.near_duplicates, s.documents_kept) == (1, 1, 1, 6), s
     assert s.pii_counts["EMAIL"] == 2 and s.pii_counts["CREDIT_CARD"] == 2 and s.pii_counts["IBAN"] == 1
 
     # bronze keeps the raw text (it is the system of record) ...
@@ -150,6 +161,9 @@ def test_no_planted_pii_leaves_bronze(spark: SparkSession, tmp_path: Path, caplo
         assert value not in stream, f"{kind} leaked into gold.training_sequences / MDS"
     reports = list((Path(cfg.gate_results_path).parent / "reports").glob("*/report.*"))
     assert len(reports) == 2  # report.json and report.html of this build
+    shown = json.loads(next(p for p in reports if p.name == "report.json").read_text())["examples"]
+    assert shown["near_duplicates"] and "<EMAIL>" in shown["near_duplicates"][0]["diff"]  # the raw copy's excerpt, masked
+    assert any("<CREDIT_CARD>" in e["excerpt"] for items in shown["quarantine_bronze"].values() for e in items)
     outputs = caplog.text + result.summary() + "".join(p.read_text(encoding="utf-8") for p in reports)
     for kind, value in {**PLANTED, **PLANTED_V2}.items():
         assert value not in outputs, f"{kind} leaked into the logs, the summary or the report"
