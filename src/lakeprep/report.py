@@ -135,7 +135,9 @@ def _previous_tag(spark: SparkSession, cfg: Config, tag: Tag, against: str | Non
 
     if against:
         return get_tag(spark, cfg, against)
-    older = [t for t in list_tags(spark, cfg, include_revoked=False) if t.name != tag.name and t.created < tag.created]
+    tags = list_tags(spark, cfg, include_revoked=False)  # oldest first, as the tags table orders them
+    names = [t.name for t in tags]
+    older = tags[: names.index(tag.name)] if tag.name in names else tags
     return older[-1] if older else None
 
 

@@ -4,23 +4,16 @@ then the MDS export read back with ``streaming.StreamingDataset``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
 from lakeprep.session import SMALL_DATA_CONF
+from tests.support.processes import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    env.pop("PYSPARK_GATEWAY_PORT", None)
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing: Path, tmp_path: Path) -> None:
@@ -35,9 +28,9 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
             }
         )
     )
-    packages = _run([sys.executable, "-m", "lakeprep.session", "--packages"], tmp_path).stdout.strip()
-    conf_args = _run([sys.executable, "-m", "lakeprep.session", "--conf-args"], tmp_path).stdout.split()
-    submit = _run(
+    packages = run_tool([sys.executable, "-m", "lakeprep.session", "--packages"], tmp_path).stdout.strip()
+    conf_args = run_tool([sys.executable, "-m", "lakeprep.session", "--conf-args"], tmp_path).stdout.split()
+    submit = run_tool(
         [
             str(BIN / "spark-submit"),
             "--master",
@@ -68,7 +61,7 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
     # spark-submit merges the driver's stderr into stdout; its --master wins over the config's
     assert "lakeprep.session: spark session: master=local[2]" in submit.stdout
 
-    history = _run([str(BIN / "lakeprep"), "history", "bronze", "--config", str(conf), "-q"], tmp_path)
+    history = run_tool([str(BIN / "lakeprep"), "history", "bronze", "--config", str(conf), "-q"], tmp_path)
     assert history.returncode == 0, history.stderr[-3000:]
     rows = [line.split() for line in history.stdout.splitlines()[2:]]
     assert [r[0] for r in rows] == ["0", "1"]

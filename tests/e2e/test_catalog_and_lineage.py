@@ -6,8 +6,6 @@ with their Delta versions, its metrics and its report; a second, no-op build log
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,15 +13,10 @@ import yaml
 
 from lakeprep.session import SMALL_DATA_CONF
 from tests.conftest import SAMPLE_LANDING
+from tests.support.processes import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    env.pop("PYSPARK_GATEWAY_PORT", None)
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 
 
 def _hive_conf(tmp_path: Path) -> dict[str, str]:
@@ -61,13 +54,13 @@ def test_catalog_names_and_mlflow_lineage(tmp_path: Path) -> None:
         "tracking": {"mlflow": {"uri": store, "experiment": "lakeprep-e2e"}},
     }))
     lakeprep = str(BIN / "lakeprep")
-    build = _run([lakeprep, "build", "--config", str(conf), "-q"], tmp_path)
+    build = run_tool([lakeprep, "build", "--config", str(conf), "-q"], tmp_path)
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-3000:]
     assert "lineage: MLflow run " in build.stdout and "kept:            17 (silver.documents v1)" in build.stdout
     assert not (REPO / "derby.log").exists() and not (REPO / "metastore_db").exists()
 
     # a new session on the same metastore reads the tables by name, at the latest version and by time travel
-    read = _run([sys.executable, "-c", _READER, json.dumps({**_hive_conf(tmp_path), **SMALL_DATA_CONF})], tmp_path)
+    read = run_tool([sys.executable, "-c", _READER, json.dumps({**_hive_conf(tmp_path), **SMALL_DATA_CONF})], tmp_path)
     assert read.returncode == 0, read.stderr[-3000:]
     got = json.loads(read.stdout.strip().splitlines()[-1])
     assert got["names"] == sorted([
@@ -77,10 +70,10 @@ def test_catalog_names_and_mlflow_lineage(tmp_path: Path) -> None:
     assert got["rows"] == {"bronze_documents": 21, "silver_documents": 17, "gold_chunks": 17} and got["v0"] == 0
 
     # the CLI speaks the names: status lists them, history takes one
-    status = _run([lakeprep, "status", "--config", str(conf), "-q"], tmp_path)
+    status = run_tool([lakeprep, "status", "--config", str(conf), "-q"], tmp_path)
     assert status.returncode == 0, status.stderr[-3000:]
     assert "spark_catalog.lakeprep_test.bronze_documents" in status.stdout and "spark_catalog.lakeprep_test.gold_chunks" in status.stdout
-    history = _run([lakeprep, "history", "lakeprep_test.silver_documents", "--config", str(conf), "-q"], tmp_path)
+    history = run_tool([lakeprep, "history", "lakeprep_test.silver_documents", "--config", str(conf), "-q"], tmp_path)
     assert history.returncode == 0 and history.stdout.startswith("spark_catalog.lakeprep_test.silver_documents  ("), history.stderr[-2000:]
 
     # the MLflow run: params, metrics, every table with its version, the report and gates as artifacts
@@ -108,7 +101,7 @@ def test_catalog_names_and_mlflow_lineage(tmp_path: Path) -> None:
     assert report["run_id"] == tags["lakeprep.run_id"] and report["tag"] == tags["lakeprep.tag"]
 
     # nothing new: no table version, no tag, no MLflow run
-    again = _run([lakeprep, "build", "--config", str(conf), "-q"], tmp_path)
+    again = run_tool([lakeprep, "build", "--config", str(conf), "-q"], tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "lineage: up to date (no MLflow run: nothing new to log)" in again.stdout
     assert len(mlflow.search_runs(experiment_names=["lakeprep-e2e"], output_format="list")) == 1

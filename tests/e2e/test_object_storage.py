@@ -6,8 +6,6 @@ that adds nothing, an incremental file, and a forget request -- all on the bucke
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ import yaml
 
 from lakeprep.session import SMALL_DATA_CONF
 from tests.conftest import SAMPLE_LANDING
+from tests.support.processes import run_tool
 from tests.support.s3proxy import S3Proxy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,12 +34,6 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Proxy]:
         yield server
     finally:
         server.stop()
-
-
-def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, **env, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    full.pop("PYSPARK_GATEWAY_PORT", None)
-    return subprocess.run(args, cwd=cwd, env=full, capture_output=True, text=True, timeout=900)
 
 
 def _delta_rs(s3: S3Proxy) -> dict[str, tuple[int, int]]:
@@ -78,14 +71,14 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
         "gates": {"suites": str(REPO / "expectations")},
     }))
     assert s3.secret_key not in conf.read_text()  # credentials only ever travel in the environment
-    packages = _run([sys.executable, "-m", "lakeprep.session", "--packages", "--config", str(conf)], s3.env, tmp_path)
-    conf_args = _run([sys.executable, "-m", "lakeprep.session", "--conf-args", "--config", str(conf)], s3.env, tmp_path)
+    packages = run_tool([sys.executable, "-m", "lakeprep.session", "--packages", "--config", str(conf)], tmp_path, env=s3.env)
+    conf_args = run_tool([sys.executable, "-m", "lakeprep.session", "--conf-args", "--config", str(conf)], tmp_path, env=s3.env)
     assert "org.apache.hadoop:hadoop-aws:" in packages.stdout, packages.stderr
     assert f"spark.hadoop.fs.s3a.endpoint={s3.endpoint}" in conf_args.stdout and s3.secret_key not in conf_args.stdout
     submit = [str(BIN / "spark-submit"), "--packages", packages.stdout.strip(), *conf_args.stdout.split(),
               "--conf", "spark.ui.enabled=false", str(REPO / "pipelines" / "build_corpus.py"), "--config", str(conf)]
 
-    first = _run([*submit, "--run-id", "s3-run-1"], s3.env, tmp_path)
+    first = run_tool([*submit, "--run-id", "s3-run-1"], tmp_path, env=s3.env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     out = first.stdout
     assert "bronze run s3-run-1: 21 files seen in landing" in out and "ingested:    17 files -> 21 documents" in out
@@ -118,7 +111,7 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
     assert all(len(train[i]["tokens"]) == 64 for i in range(len(train)))
 
     # the same build again: nothing new, nothing written
-    again = _run([*submit, "--run-id", "s3-run-2"], s3.env, tmp_path)
+    again = run_tool([*submit, "--run-id", "s3-run-2"], tmp_path, env=s3.env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "21 files seen in landing, 21 already accounted for, 0 new, 0 changed" in again.stdout
     assert "up to date: nothing changed since the last build tag" in again.stdout
@@ -132,7 +125,7 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
                            b"the backup encryption keys every quarter, who approves the change, and where the old keys are "
                            b"archived until the retention period ends. Restores of older snapshots need the archived key, "
                            b"so the archive is checked before each rotation and again after the first nightly backup.\n")
-    third = _run([*submit, "--run-id", "s3-run-3"], s3.env, tmp_path)
+    third = run_tool([*submit, "--run-id", "s3-run-3"], tmp_path, env=s3.env)
     assert third.returncode == 0, third.stderr[-3000:]
     assert "22 files seen in landing, 21 already accounted for, 1 new, 0 changed" in third.stdout
     assert "ingested:    1 files -> 1 documents" in third.stdout
@@ -142,9 +135,19 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
     assert gens == {"gen-s3-run-1", "gen-s3-run-3"}  # the previous generation stays for readers that hold its index
 
     # forget the new document everywhere, on the bucket
-    forget = _run([str(BIN / "lakeprep"), "forget", "--config", str(conf), "--source", "*/added-later.md", "-q"], s3.env, tmp_path)
+    forget = run_tool([str(BIN / "lakeprep"), "forget", "--config", str(conf), "--source", "*/added-later.md", "-q"], tmp_path, env=s3.env)
     assert forget.returncode == 0, forget.stdout[-2000:] + forget.stderr[-3000:]
     gone = _delta_rs(s3)
     assert gone["bronze/documents"][1] == 21 and gone["silver/documents"][1] == after["silver/documents"][1] - 1
-    status = _run([str(BIN / "lakeprep"), "status", "--config", str(conf), "-q"], s3.env, tmp_path)
+    status = run_tool([str(BIN / "lakeprep"), "status", "--config", str(conf), "-q"], tmp_path, env=s3.env)
     assert status.returncode == 0 and "bronze.documents" in status.stdout and "forget" in status.stdout, status.stderr[-2000:]
+
+    # rebuild gold and the export from the first build's tag, then vacuum what no live tag needs
+    rebuild = run_tool([str(BIN / "lakeprep"), "rebuild", "--from-tag", "build-s3-run-1", "--config", str(conf), "-q"], tmp_path, env=s3.env)
+    assert rebuild.returncode == 0, rebuild.stdout[-2000:] + rebuild.stderr[-3000:]
+    rebuilt = json.loads(client.get_object(Bucket=BUCKET, Key="lake/mds/manifest.json")["Body"].read())
+    assert rebuilt["generation"].startswith("gen-") and rebuilt["generation"] not in ("gen-s3-run-1", "gen-s3-run-3")
+    assert rebuilt["samples"] == manifest["samples"]  # the first build's silver, packed again: the same samples
+    vacuum = run_tool([str(BIN / "lakeprep"), "vacuum", "--config", str(conf), "-q"], tmp_path, env=s3.env)
+    assert vacuum.returncode == 0 and "bronze.documents" in vacuum.stdout, vacuum.stdout[-2000:] + vacuum.stderr[-3000:]
+    assert _delta_rs(s3)["bronze/documents"][1] == 21  # every live table still reads
