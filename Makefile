@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mds.py --docs 10000 --master 'local[2]'
 	$(BIN)/python benchmarks/e2e.py --sizes 10000 100000 --master 'local[2]'
 	$(BIN)/python benchmarks/formats.py --master 'local[2]'
+	$(BIN)/python benchmarks/storage.py
 
 clean:
 	rm -rf lake spark-warehouse .pytest_cache

@@ -112,7 +112,7 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
 
     # the same build again: nothing new, nothing written
     again = run_tool([*submit, "--run-id", "s3-run-2"], tmp_path, env=s3.env)
-    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "21 files seen in landing, 21 already accounted for, 0 new, 0 changed" in again.stdout
     assert "up to date: nothing changed since the last build tag" in again.stdout
     unchanged = _delta_rs(s3)
@@ -126,7 +126,7 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
                            b"archived until the retention period ends. Restores of older snapshots need the archived key, "
                            b"so the archive is checked before each rotation and again after the first nightly backup.\n")
     third = run_tool([*submit, "--run-id", "s3-run-3"], tmp_path, env=s3.env)
-    assert third.returncode == 0, third.stderr[-3000:]
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
     assert "22 files seen in landing, 21 already accounted for, 1 new, 0 changed" in third.stdout
     assert "ingested:    1 files -> 1 documents" in third.stdout
     after = _delta_rs(s3)
