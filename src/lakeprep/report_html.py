@@ -67,6 +67,7 @@ def _flow_svg(stages: Sequence[Mapping[str, Any]]) -> str:
         scale = top if s.get("unit") in ("files", "documents") else float(s["count"]) or 1.0
         w = max(2.0, bar_w * float(s["count"]) / scale)
         extra = "".join(f", {_n(s[k])} {k}" for k in ("chunks", "tokens") if s.get(k) is not None)
+        extra += f" from {_n(s['files'])} files" if s.get("files") is not None else ""
         out.append(f"<text x='0' y='{y + 15}' font-size='13' font-weight='600'>{_esc(s['stage'])}</text>")
         out.append(f"<rect x='{label_w}' y='{y}' width='{w:.1f}' height='{row_h - 4}' fill='#3b73b9' rx='2'/>")
         out.append(f"<text x='{label_w + w + 6:.1f}' y='{y + 14}' font-size='12'>{_n(s['count'])} {_esc(s['unit'])}{extra}</text>")
@@ -138,7 +139,7 @@ def _gates_section(report: Mapping[str, Any]) -> str:
         link = f"<a href='{_esc(g['json'])}'>{_esc(g['layer'])}.json</a>"
         rows.append([_esc(g["layer"]), _esc(g["table"]), _esc(g["expectation"].removeprefix("expect_")), _esc(g["column"]),
                      _n(g["observed"]) if not isinstance(g["observed"], (dict, list)) else _esc(g["observed"]), threshold, ok, link])
-    return "<h2>Gates</h2>" + _table(["layer", "table", "expectation", "column", "observed", "threshold", "result", "results"], rows)
+    return "<h2>Gates</h2>" + _table(["layer", "table", "expectation", "column", "observed", "threshold", "result", "results"], rows, numeric=(4,))
 
 
 def _changes_section(report: Mapping[str, Any]) -> str:

@@ -254,7 +254,7 @@ def gate_rows(cfg: Config, run_id: str) -> list[dict[str, Any]]:
                 if "observed_value" in got:
                     observed: Any = got["observed_value"]
                 elif "element_count" in got:
-                    observed = f"{got.get('unexpected_count', 0)} of {got['element_count']} rows outside"
+                    observed = f"{got.get('unexpected_count', 0)} of {got['element_count']} rows unexpected"
                     if got.get("partial_unexpected_list"):
                         observed += f" (e.g. {', '.join(map(str, got['partial_unexpected_list'][:3]))})"
                 else:

@@ -14,6 +14,10 @@ def test_default_yaml_loads_into_frozen_dataclasses() -> None:
     cfg = load_config(REPO / "conf" / "default.yaml")
     assert cfg.run.name == "sample"
     assert cfg.bronze.formats[".htm"] == "html"
+    # the sample config maps every format lakeprep reads (make run once left the PDF, DOCX and WARC samples unmapped)
+    from lakeprep.config import BronzeConfig
+
+    assert dict(cfg.bronze.formats) == dict(BronzeConfig().formats)
     assert cfg.bronze.jsonl.id_field == "id"
     assert cfg.spark.conf["spark.sql.shuffle.partitions"] == "4"
     with pytest.raises(AttributeError):
