@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--retain-hours", type=int, default=None, help="default: the shortest safe retention")
     v.add_argument("--force", action="store_true", help="vacuum even files live tags need (they stop working)")
     v.add_argument("--dry-run", action="store_true")
+    v.add_argument("--lite", action="store_true", help="find the files to delete in the Delta log, not by listing (fast on object storage)")
     f = sub.add_parser("forget", parents=[common, writes], help="delete documents from every layer (right to be forgotten)")
     f.add_argument("--source", action="append", default=[], metavar="PATH_GLOB", help="source path glob (repeatable)")
     f.add_argument("--doc-id", action="append", default=[], dest="doc_ids", metavar="ID", help="document id (repeatable)")
@@ -260,7 +261,7 @@ def _cmd_rebuild(cfg: Config, args: argparse.Namespace) -> int:
 def _cmd_vacuum(cfg: Config, args: argparse.Namespace) -> int:
     from lakeprep.pipeline.ops import vacuum
 
-    rows = vacuum(_spark(cfg), cfg, retain_hours=args.retain_hours, force=args.force, dry_run=args.dry_run, wait=args.wait)
+    rows = vacuum(_spark(cfg), cfg, retain_hours=args.retain_hours, force=args.force, dry_run=args.dry_run, wait=args.wait, lite=args.lite)
     print(f"{'table':<28} {'keeps from':>10} {'safe h':>7} {'used h':>7}  protected by")
     for r in rows:
         print(

@@ -162,7 +162,7 @@ def test_no_planted_pii_leaves_bronze(spark: SparkSession, tmp_path: Path, caplo
     reports = list((Path(cfg.gate_results_path).parent / "reports").glob("*/report.*"))
     assert len(reports) == 2  # report.json and report.html of this build
     shown = json.loads(next(p for p in reports if p.name == "report.json").read_text())["examples"]
-    assert shown["near_duplicates"] and "<EMAIL>" in shown["near_duplicates"][0]["diff"]  # the raw copy's excerpt, masked
+    assert shown["near_duplicates"] and "&lt;EMAIL&gt;" in shown["near_duplicates"][0]["diff"]  # the raw copy's excerpt, masked (HTML-escaped)
     assert any("<CREDIT_CARD>" in e["excerpt"] for items in shown["quarantine_bronze"].values() for e in items)
     outputs = caplog.text + result.summary() + "".join(p.read_text(encoding="utf-8") for p in reports)
     for kind, value in {**PLANTED, **PLANTED_V2}.items():
