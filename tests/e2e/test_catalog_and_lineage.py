@@ -33,7 +33,8 @@ import json, sys
 from lakeprep.config import SparkConfig
 from lakeprep.session import get_spark
 spark = get_spark(SparkConfig(master="local[1]"), extra_conf=json.loads(sys.argv[1]))
-names = sorted(t.name for t in spark.catalog.listTables("lakeprep_test"))
+# SHOW TABLES, not spark.catalog.listTables: that one fails to decode its rows under NO_CODEGEN (Spark 4.2)
+names = sorted(r["tableName"] for r in spark.sql("SHOW TABLES IN spark_catalog.lakeprep_test").collect())
 rows = {n: spark.table(f"spark_catalog.lakeprep_test.{n}").count() for n in ("bronze_documents", "silver_documents", "gold_chunks")}
 first = spark.sql("SELECT count(*) FROM lakeprep_test.bronze_documents VERSION AS OF 0").first()[0]
 print(json.dumps({"names": names, "rows": rows, "v0": first}))
