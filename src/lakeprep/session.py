@@ -10,7 +10,7 @@
   are cached in ``~/.ivy2``. Under ``spark-submit`` the JVM is already running, so the jars must be passed
   on its command line: ``spark-submit --packages $(python -m lakeprep.session --packages) ...``
   (the Makefile does this).
-* Object storage: when a location of the build is an ``s3a://`` URI (``storage_locations``), the session
+* Object storage: when a location of the build is an ``s3a://`` URI (``Config.locations``), the session
   also gets Hadoop's S3A connector (``hadoop-aws`` of the Hadoop version pyspark bundles, with the
   hadoop-client jars Delta's POM drags in excluded, so one Hadoop version is on the class path) and, if
   ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``/``S3_ENDPOINT_URL``) names an S3-compatible server,
