@@ -28,8 +28,8 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
             }
         )
     )
-    packages = run_tool([sys.executable, "-m", "lakeprep.session", "--packages"], tmp_path).stdout.strip()
-    conf_args = run_tool([sys.executable, "-m", "lakeprep.session", "--conf-args"], tmp_path).stdout.split()
+    packages = run_tool([sys.executable, "-m", "lakeprep.session", "--packages"], REPO).stdout.strip()
+    conf_args = run_tool([sys.executable, "-m", "lakeprep.session", "--conf-args"], REPO).stdout.split()
     submit = run_tool(
         [
             str(BIN / "spark-submit"),
@@ -46,7 +46,7 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
             "--run-id",
             "e2e-run-1",
         ],
-        tmp_path,
+        REPO,  # run from the repository, as the README's user does (relative script and suites)
     )
     assert submit.returncode == 0, submit.stderr[-3000:]
     assert "bronze run e2e-run-1: 21 files seen in landing" in submit.stdout
@@ -61,7 +61,7 @@ def test_spark_submit_builds_the_corpus_and_history_shows_the_run(sample_landing
     # spark-submit merges the driver's stderr into stdout; its --master wins over the config's
     assert "lakeprep.session: spark session: master=local[2]" in submit.stdout
 
-    history = run_tool([str(BIN / "lakeprep"), "history", "bronze", "--config", str(conf), "-q"], tmp_path)
+    history = run_tool([str(BIN / "lakeprep"), "history", "bronze", "--config", str(conf), "-q"], REPO)
     assert history.returncode == 0, history.stderr[-3000:]
     rows = [line.split() for line in history.stdout.splitlines()[2:]]
     assert [r[0] for r in rows] == ["0", "1"]
