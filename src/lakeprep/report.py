@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 
 from lakeprep.config import Config
 from lakeprep.io import files
-from lakeprep.io.delta import read_table, table_properties
+from lakeprep.io.delta import table_properties
 from lakeprep.io.tags import Tag
 from lakeprep import report_sections as sections
 from lakeprep.report_html import render_html
@@ -54,9 +54,7 @@ def histogram(df: DataFrame, column: str, edges: Sequence[float]) -> list[dict[s
 def table_stats(spark: SparkSession, cfg: Config, versions: Mapping[str, int]) -> dict[str, Any]:
     """The table-derived part of the report, at ``versions``."""
 
-    def t(name: str) -> DataFrame | None:
-        return read_table(spark, cfg.storage.table_path(name), version=versions[name], name=name) if name in versions else None
-
+    t = sections.table_reader(spark, cfg, versions)
     out: dict[str, Any] = {"versions": dict(versions), "rows": {}}
     for name in versions:
         out["rows"][name] = t(name).count()  # type: ignore[union-attr]

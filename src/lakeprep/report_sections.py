@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import html
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,7 @@ from lakeprep.config import Config
 from lakeprep.io import files
 from lakeprep.io.delta import read_table
 
-__all__ = ["changes", "distributions", "examples", "flow", "gate_rows", "safe_excerpt"]
+__all__ = ["changes", "distributions", "examples", "flow", "gate_rows", "safe_excerpt", "table_reader"]
 
 _EXCERPT_CHARS = 240
 
@@ -40,7 +41,9 @@ def safe_excerpt(text: str | None, *, limit: int = _EXCERPT_CHARS, around: int |
     return ("..." if start else "") + " ".join(cut.split()) + ("..." if len(masked) > limit or start + limit < len(text) else "")
 
 
-def _reader(spark: SparkSession, cfg: Config, versions: Mapping[str, int]):  # type: ignore[no-untyped-def]
+def table_reader(spark: SparkSession, cfg: Config, versions: Mapping[str, int]):  # type: ignore[no-untyped-def]
+    """``t(name)``: the table at ``versions[name]``, or None when the tag has no such table."""
+
     def t(name: str) -> DataFrame | None:
         return read_table(spark, cfg.storage.table_path(name), version=versions[name], name=name) if name in versions else None
 
@@ -55,7 +58,7 @@ def flow(spark: SparkSession, cfg: Config, versions: Mapping[str, int], manifest
     """Documents (and tokens) from landing to MDS, each stage with its exits. A row leaves by its first
     reason, so the exits of a stage add up to what it lost; ``unaccounted`` is whatever does not (0 when the
     layers were built from one another at these versions)."""
-    t = _reader(spark, cfg, versions)
+    t = table_reader(spark, cfg, versions)
     out: dict[str, Any] = {"stages": []}
     bronze, qb = t("bronze.documents"), t("quarantine.bronze")
     if bronze is None:
@@ -101,7 +104,7 @@ def flow(spark: SparkSession, cfg: Config, versions: Mapping[str, int], manifest
 def examples(spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, per_reason: int = 3) -> dict[str, Any]:
     """A few rows behind each number: quarantined files and documents per reason, near-duplicate clusters
     with a diff, masked PII in context. All text masked (:func:`safe_excerpt`)."""
-    t = _reader(spark, cfg, versions)
+    t = table_reader(spark, cfg, versions)
     out: dict[str, Any] = {}
     rank = Window.partitionBy("r").orderBy("source_path")
     if (qb := t("quarantine.bronze")) is not None:
@@ -215,7 +218,7 @@ def distributions(spark: SparkSession, cfg: Config, versions: Mapping[str, int],
     """Tokens per document and per chunk, chunks per document, top source folders."""
     from lakeprep.report import histogram
 
-    t = _reader(spark, cfg, versions)
+    t = table_reader(spark, cfg, versions)
     out: dict[str, Any] = {}
     if (ch := t("gold.chunks")) is not None:
         per_doc = ch.groupBy("doc_id").agg(F.sum("token_count").alias("tokens"), F.count(F.lit(1)).alias("chunks"))
@@ -224,16 +227,10 @@ def distributions(spark: SparkSession, cfg: Config, versions: Mapping[str, int],
     if (docs := t("silver.documents")) is not None:
         folder = F.regexp_extract(F.col("source_path"), r"^(.*)/[^/]*$", 1)
         landing = cfg.bronze.landing_path if cfg.bronze.landing else ""
-        rel = F.regexp_replace(folder, "^(file:)?" + _re_escape(landing.removeprefix("file:")), "") if landing else folder
+        rel = F.regexp_replace(folder, "^(file:)?" + re.escape(landing.removeprefix("file:")), "") if landing else folder
         rows = docs.groupBy(rel.alias("folder")).count().orderBy(F.desc("count"), "folder").limit(top).collect()
         out["top_folders"] = {(r["folder"] or "/").lstrip("/") or "(landing root)": int(r["count"]) for r in rows}
     return out
-
-
-def _re_escape(s: str) -> str:
-    import re
-
-    return re.escape(s)
 
 
 def gate_rows(cfg: Config, run_id: str) -> list[dict[str, Any]]:

@@ -92,7 +92,9 @@ def _bundled_hadoop_version() -> str:
 
 
 def _uses_s3a(locations: Sequence[str]) -> bool:
-    return any(loc.startswith(("s3a://", "s3://", "s3n://")) for loc in locations)
+    from lakeprep.io.files import is_object_store
+
+    return any(is_object_store(loc) for loc in locations)
 
 
 def storage_packages(locations: Sequence[str]) -> list[str]:
