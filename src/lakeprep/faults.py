@@ -14,20 +14,25 @@ swaps its staged directory in one place; both call :func:`commit_point` before a
   commit's end, when new data files appeared); ``LAKEPREP_FAULT_AT=during:<table>#<n>`` SIGKILLs the process as
   soon as the first new data file of that write appears, while the Delta log has no new version yet: data
   files on disk that no commit references, as a machine lost in the middle of a write leaves them.
+
+:func:`recording` records the points of a build run in this process (a test's own Spark session), counting
+from zero as a new process would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from lakeprep.config import StorageConfig
 
-__all__ = ["commit_point"]
+__all__ = ["commit_point", "recording"]
 
 _seen: Counter[str] = Counter()
 _files_before: dict[str, set[str]] = {}
@@ -86,3 +91,24 @@ def commit_point(stage: str, table: str) -> None:
             fh.write("".join(line + "\n" for line in lines))
     if at == lines[-1]:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def recording(log: Path, lake: str) -> Iterator[None]:
+    """Within the block, append the points passed to ``log`` (``during:`` ones for tables under ``lake``), numbered
+    from zero: the same names a build in a new process with ``LAKEPREP_FAULT_LOG``/``LAKEPREP_FAULT_LAKE`` records."""
+    saved = {k: os.environ.get(k) for k in ("LAKEPREP_FAULT_LOG", "LAKEPREP_FAULT_LAKE", "LAKEPREP_FAULT_AT")}
+    _seen.clear()
+    _files_before.clear()
+    os.environ.pop("LAKEPREP_FAULT_AT", None)
+    os.environ.update({"LAKEPREP_FAULT_LOG": str(log), "LAKEPREP_FAULT_LAKE": lake})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _seen.clear()
+        _files_before.clear()

@@ -1,7 +1,8 @@
 """Catalog names and MLflow lineage, on one build of the sample: every table registered in a Hive metastore
 (embedded Derby, so the names outlive the session) and read by name from a new Spark session; ``lakeprep
 status`` prints the names; the build is one MLflow run (sqlite store) holding the tables it read and wrote
-with their Delta versions, its metrics and its report; a second, no-op build logs no new run."""
+with their Delta versions, its metrics and its report; a second, no-op build logs no new run. The ``lakeprep``
+commands run one after another in one process of their own (:class:`CliSession`); the reader is another."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lakeprep.session import SMALL_DATA_CONF
 from tests.conftest import SAMPLE_LANDING
+from tests.support.cli_session import CliSession
 from tests.support.processes import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +44,7 @@ print(json.dumps({"names": names, "rows": rows, "v0": first}))
 """
 
 
-def test_catalog_names_and_mlflow_lineage(tmp_path: Path) -> None:
+def test_catalog_names_and_mlflow_lineage(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     import mlflow
 
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -54,13 +57,27 @@ def test_catalog_names_and_mlflow_lineage(tmp_path: Path) -> None:
         "gates": {"suites": str(REPO / "expectations")},
         "tracking": {"mlflow": {"uri": store, "experiment": "lakeprep-e2e"}},
     }))
-    lakeprep = str(BIN / "lakeprep")
-    build = run_tool([lakeprep, "build", "--config", str(conf), "-q"], tmp_path)
+    cli = CliSession(tmp_path)
+    request.addfinalizer(cli.close)
+    build = cli.run("lakeprep", "build", "--config", str(conf), "-q")
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-3000:]
     assert "lineage: MLflow run " in build.stdout and "kept:            17 (silver.documents v1)" in build.stdout
     assert not (REPO / "derby.log").exists() and not (REPO / "metastore_db").exists()
 
-    # a new session on the same metastore reads the tables by name, at the latest version and by time travel
+    # the CLI speaks the names: status lists them, history takes one
+    status = cli.run("lakeprep", "status", "--config", str(conf), "-q")
+    assert status.returncode == 0, status.stderr[-3000:]
+    assert "spark_catalog.lakeprep_test.bronze_documents" in status.stdout and "spark_catalog.lakeprep_test.gold_chunks" in status.stdout
+    history = cli.run("lakeprep", "history", "lakeprep_test.silver_documents", "--config", str(conf), "-q")
+    assert history.returncode == 0 and history.stdout.startswith("spark_catalog.lakeprep_test.silver_documents  ("), history.stderr[-2000:]
+
+    # nothing new: no table version, no tag, no MLflow run
+    again = cli.run("lakeprep", "build", "--config", str(conf), "-q")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "lineage: up to date (no MLflow run: nothing new to log)" in again.stdout
+    cli.close()  # embedded Derby admits one JVM at a time: the reader's comes next
+
+    # a new session (another JVM) on the same metastore reads the tables by name, at the latest version and by time travel
     read = run_tool([sys.executable, "-c", _READER, json.dumps({**_hive_conf(tmp_path), **SMALL_DATA_CONF})], tmp_path)
     assert read.returncode == 0, read.stderr[-3000:]
     got = json.loads(read.stdout.strip().splitlines()[-1])
@@ -69,13 +86,6 @@ def test_catalog_names_and_mlflow_lineage(tmp_path: Path) -> None:
         "quarantine_bronze", "quarantine_silver", "silver_dedup_clusters", "silver_documents", "silver_minhash_index",
     ])
     assert got["rows"] == {"bronze_documents": 21, "silver_documents": 17, "gold_chunks": 17} and got["v0"] == 0
-
-    # the CLI speaks the names: status lists them, history takes one
-    status = run_tool([lakeprep, "status", "--config", str(conf), "-q"], tmp_path)
-    assert status.returncode == 0, status.stderr[-3000:]
-    assert "spark_catalog.lakeprep_test.bronze_documents" in status.stdout and "spark_catalog.lakeprep_test.gold_chunks" in status.stdout
-    history = run_tool([lakeprep, "history", "lakeprep_test.silver_documents", "--config", str(conf), "-q"], tmp_path)
-    assert history.returncode == 0 and history.stdout.startswith("spark_catalog.lakeprep_test.silver_documents  ("), history.stderr[-2000:]
 
     # the MLflow run: params, metrics, every table with its version, the report and gates as artifacts
     mlflow.set_tracking_uri(store)
@@ -100,9 +110,4 @@ def test_catalog_names_and_mlflow_lineage(tmp_path: Path) -> None:
     report = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="report.json",
                                                                  dst_path=str(tmp_path / "dl"))).read_text())
     assert report["run_id"] == tags["lakeprep.run_id"] and report["tag"] == tags["lakeprep.tag"]
-
-    # nothing new: no table version, no tag, no MLflow run
-    again = run_tool([lakeprep, "build", "--config", str(conf), "-q"], tmp_path)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "lineage: up to date (no MLflow run: nothing new to log)" in again.stdout
-    assert len(mlflow.search_runs(experiment_names=["lakeprep-e2e"], output_format="list")) == 1
+    assert len(mlflow.search_runs(experiment_names=["lakeprep-e2e"], output_format="list")) == 1  # the no-op build logged none

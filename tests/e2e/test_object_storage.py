@@ -1,7 +1,8 @@
 """The lake in object storage: a real S3 API server (s3proxy) started for this module, the sample landing put
 in a bucket with boto3, ``spark-submit pipelines/build_corpus.py`` with every location on ``s3a://``, and
 then every table read back by delta-rs (not Spark), the MDS export streamed from the bucket, a rerun
-that adds nothing, an incremental file, and a forget request -- all on the bucket."""
+that adds nothing, an incremental file, and a forget request -- all on the bucket. The commands after the
+first build run one after another in one process of their own (:class:`CliSession`: one JVM for them all)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import yaml
 
 from lakeprep.session import SMALL_DATA_CONF
 from tests.conftest import SAMPLE_LANDING
+from tests.support.cli_session import CliSession
 from tests.support.processes import run_tool
 from tests.support.s3proxy import S3Proxy
 
@@ -56,7 +58,7 @@ def _keys(s3: S3Proxy, prefix: str) -> list[str]:
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []) if not o["Key"].endswith("/"))
 
 
-def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     client = s3.client()
     client.create_bucket(Bucket=BUCKET)
     for path in sorted(SAMPLE_LANDING.rglob("*")):
@@ -111,7 +113,9 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
     assert all(len(train[i]["tokens"]) == 64 for i in range(len(train)))
 
     # the same build again: nothing new, nothing written
-    again = run_tool([*submit, "--run-id", "s3-run-2"], tmp_path, env=s3.env)
+    cli = CliSession(tmp_path, env=s3.env)
+    request.addfinalizer(cli.close)
+    again = cli.run("build_corpus", "--config", str(conf), "--run-id", "s3-run-2")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "21 files seen in landing, 21 already accounted for, 0 new, 0 changed" in again.stdout
     assert "up to date: nothing changed since the last build tag" in again.stdout
@@ -125,7 +129,7 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
                            b"the backup encryption keys every quarter, who approves the change, and where the old keys are "
                            b"archived until the retention period ends. Restores of older snapshots need the archived key, "
                            b"so the archive is checked before each rotation and again after the first nightly backup.\n")
-    third = run_tool([*submit, "--run-id", "s3-run-3"], tmp_path, env=s3.env)
+    third = cli.run("build_corpus", "--config", str(conf), "--run-id", "s3-run-3")
     assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
     assert "22 files seen in landing, 21 already accounted for, 1 new, 0 changed" in third.stdout
     assert "ingested:    1 files -> 1 documents" in third.stdout
@@ -135,21 +139,21 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
     assert gens == {"gen-s3-run-1", "gen-s3-run-3"}  # the previous generation stays for readers that hold its index
 
     # forget the new document everywhere, on the bucket
-    forget = run_tool([str(BIN / "lakeprep"), "forget", "--config", str(conf), "--source", "*/added-later.md", "-q"], tmp_path, env=s3.env)
+    forget = cli.run("lakeprep", "forget", "--config", str(conf), "--source", "*/added-later.md", "-q")
     assert forget.returncode == 0, forget.stdout[-2000:] + forget.stderr[-3000:]
     gone = _delta_rs(s3)
     assert gone["bronze/documents"][1] == 21 and gone["silver/documents"][1] == after["silver/documents"][1] - 1
-    status = run_tool([str(BIN / "lakeprep"), "status", "--config", str(conf), "-q"], tmp_path, env=s3.env)
+    status = cli.run("lakeprep", "status", "--config", str(conf), "-q")
     assert status.returncode == 0 and "bronze.documents" in status.stdout and "forget" in status.stdout, status.stderr[-2000:]
 
     # rebuild gold and the export from the first build's tag, then vacuum what no live tag needs
-    rebuild = run_tool([str(BIN / "lakeprep"), "rebuild", "--from-tag", "build-s3-run-1", "--config", str(conf), "-q"], tmp_path, env=s3.env)
+    rebuild = cli.run("lakeprep", "rebuild", "--from-tag", "build-s3-run-1", "--config", str(conf), "-q")
     assert rebuild.returncode == 0, rebuild.stdout[-2000:] + rebuild.stderr[-3000:]
     rebuilt = json.loads(client.get_object(Bucket=BUCKET, Key="lake/mds/manifest.json")["Body"].read())
     assert rebuilt["generation"].startswith("gen-") and rebuilt["generation"] not in ("gen-s3-run-1", "gen-s3-run-3")
     assert rebuilt["samples"] == manifest["samples"]  # the first build's silver, packed again: the same samples
     # LITE takes the files to delete from the Delta log: a full VACUUM lists every table folder over S3, which
     # passed here too but took ~11 minutes on s3proxy under load
-    vacuum = run_tool([str(BIN / "lakeprep"), "vacuum", "--lite", "--config", str(conf), "-q"], tmp_path, env=s3.env)
+    vacuum = cli.run("lakeprep", "vacuum", "--lite", "--config", str(conf), "-q")
     assert vacuum.returncode == 0 and "bronze.documents" in vacuum.stdout, vacuum.stdout[-2000:] + vacuum.stderr[-3000:]
     assert _delta_rs(s3)["bronze/documents"][1] == 21  # every live table still reads

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 import yaml
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from lakeprep.config import Config, load_config
+from lakeprep.faults import recording
 from lakeprep.io.claim import LakeBusyError, recent_runs
 from lakeprep.io.delta import read_table, table_exists
 from lakeprep.io.tags import published_versions
@@ -104,13 +104,14 @@ def _snapshot(spark: SparkSession, cfg: Config) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory, landing: Path) -> tuple[list[str], Path]:
-    """An uninterrupted build in its own process, recording every commit point it passes."""
+def reference(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, landing: Path) -> tuple[list[str], Path]:
+    """An uninterrupted build (in this process: the points are named as a new process names them), recording
+    every commit point it passes."""
     tmp = tmp_path_factory.mktemp("faults")
     log = tmp / "points.txt"
-    proc = _build(_config(tmp, landing, "reference"), LAKEPREP_FAULT_LOG=str(log), LAKEPREP_FAULT_LAKE=str(tmp / "reference"))
-    _, err = proc.communicate(timeout=900)
-    assert proc.returncode == 0, err[-3000:]
+    conf = _config(tmp, landing, "reference")
+    with recording(log, str(tmp / "reference")):
+        run_build(spark, load_config(conf))
     points = log.read_text().split()
     assert len(points) == len(set(points)) > 20
     # a kill before a commit is the same state as one after the commit before it; "during:<table>#n" kills in
@@ -119,7 +120,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, landing: Path) -> tuple[
     after = [p for p in points if not p.startswith("before:")]
     assert sum(p.startswith("during:") for p in after) >= 8, after
     chosen = after if os.environ.get("LAKEPREP_FAULT_POINTS") == "all" else after[1::5]
-    return chosen, _config(tmp, landing, "reference")
+    return chosen, conf
 
 
 def test_every_commit_point_recovers_to_the_uninterrupted_lake(
@@ -151,8 +152,14 @@ def test_every_commit_point_recovers_to_the_uninterrupted_lake(
 
 
 def test_two_builds_at_once_one_runs_the_other_exits_2_then_waits(
-    spark: SparkSession, landing: Path, tmp_path: Path
+    spark: SparkSession, landing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The first build is a process of its own; the other two are ``lakeprep build`` run in this process (its
+    Spark session), one without and one with ``--wait``, while the first holds the lake."""
+    import threading
+
+    from lakeprep.cli import main as cli
+
     conf = _config(tmp_path, landing, "lake")
     first = _build(conf)
     cfg = load_config(conf)
@@ -160,26 +167,29 @@ def test_two_builds_at_once_one_runs_the_other_exits_2_then_waits(
     while not (table_exists(spark, cfg.storage.table_path("_lakeprep.runs")) and any(r.state == "running" for r in recent_runs(spark, cfg))):
         assert time.monotonic() < deadline and first.poll() is None, "the first build never claimed the lake"
         time.sleep(1)
-    second = _build(conf)
-    _, err = second.communicate(timeout=600)
-    assert second.returncode == 2 and "is being written by run" in err and "--wait" in err, err[-2000:]
+    capsys.readouterr()
+    assert cli(["build", "-q", "--config", str(conf)]) == 2
+    err = capsys.readouterr().err
+    assert "is being written by run" in err and "--wait" in err, err[-2000:]
     with pytest.raises(LakeBusyError, match="is being written by run"):
         run_build(spark, cfg)
-    waiting = subprocess.Popen(
-        [sys.executable, "-m", "lakeprep.cli", "build", "--wait", "--config", str(conf)],
-        cwd=REPO, env={**os.environ, "PYSPARK_PYTHON": sys.executable}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    assert first.wait(timeout=900) == 0
-    out, err = waiting.communicate(timeout=900)
-    assert waiting.returncode == 0, err[-2000:]
+    waited: list[int] = []
+    waiting = threading.Thread(target=lambda: waited.append(cli(["build", "--wait", "--config", str(conf)])))
+    waiting.start()
+    _, first_err = first.communicate(timeout=900)
+    assert first.returncode == 0, first_err[-2000:]
+    waiting.join(timeout=900)
+    out = capsys.readouterr().out
+    assert waited == [0], out[-2000:]
     assert "up to date: nothing changed" in out and "0 new, 0 changed" in out
     snap = _snapshot(spark, cfg)  # asserts no duplicate keys
     assert snap["bronze.documents"] and [r.state for r in recent_runs(spark, cfg)][:2] == ["succeeded", "succeeded"]
 
 
-def test_a_stale_claim_is_taken_over(spark: SparkSession, landing: Path, tmp_path: Path) -> None:
-    conf = _config(tmp_path, landing, "lake")
-    cfg = load_config(conf)
+@pytest.fixture(scope="module")
+def taken_over(spark: SparkSession, landing: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, str]:
+    """A lake whose first build found a stale claim of another run (the quarantine test reads the same lake)."""
+    cfg = load_config(_config(tmp_path_factory.mktemp("stale"), landing, "lake"))
     from lakeprep.io.claim import RUNS_TABLE
     from lakeprep.io.delta import create_table_if_missing
     from lakeprep.schemas import RUNS
@@ -191,18 +201,21 @@ def test_a_stale_claim_is_taken_over(spark: SparkSession, landing: Path, tmp_pat
         f"INSERT INTO delta.`{path}` VALUES ('old-run', 'build', 'other-host', 1, current_timestamp() - INTERVAL 3 MINUTES, "
         "current_timestamp() - INTERVAL 2 MINUTES, NULL, 'running', NULL)"
     )
-    result = run_build(spark, cfg)
+    return cfg, run_build(spark, cfg).run_id
+
+
+def test_a_stale_claim_is_taken_over(spark: SparkSession, taken_over: tuple[Config, str]) -> None:
+    cfg, run_id = taken_over
     runs = {r.run_id: r for r in recent_runs(spark, cfg)}
-    assert runs["old-run"].state == "interrupted" and runs["old-run"].message == f"taken over by {result.run_id}"
-    assert runs[result.run_id].state == "succeeded"
+    assert runs["old-run"].state == "interrupted" and runs["old-run"].message == f"taken over by {run_id}"
+    assert runs[run_id].state == "succeeded"
 
 
-def test_rerunning_layers_over_the_same_inputs_adds_no_quarantine_row(spark: SparkSession, landing: Path, tmp_path: Path) -> None:
+def test_rerunning_layers_over_the_same_inputs_adds_no_quarantine_row(spark: SparkSession, taken_over: tuple[Config, str]) -> None:
     from lakeprep.io.delta import latest_version, merge_rows
     from lakeprep.pipeline.bronze import _append_quarantine
 
-    cfg = load_config(_config(tmp_path, landing, "lake"))
-    run_build(spark, cfg)
+    cfg, _ = taken_over
     for name in ("quarantine.bronze", "quarantine.silver", "quarantine.gold"):
         path = cfg.storage.table_path(name)
         if not table_exists(spark, path):
