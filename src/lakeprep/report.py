@@ -51,10 +51,12 @@ def histogram(df: DataFrame, column: str, edges: Sequence[float]) -> list[dict[s
     ]
 
 
-def table_stats(spark: SparkSession, cfg: Config, versions: Mapping[str, int]) -> dict[str, Any]:
+def table_stats(
+    spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, reader: sections.TableReader | None = None
+) -> dict[str, Any]:
     """The table-derived part of the report, at ``versions``."""
 
-    t = sections.table_reader(spark, cfg, versions)
+    t = reader or sections.table_reader(spark, cfg, versions)
     out: dict[str, Any] = {"versions": dict(versions), "rows": {}}
     for name in versions:
         out["rows"][name] = t(name).count()  # type: ignore[union-attr]
@@ -152,17 +154,18 @@ def write_report(
     run_part = _run_section(result) if result is not None else (json.loads(previous).get("run") if previous else None)
     rc = cfg.report
     base = _previous_tag(spark, cfg, tag, against)
+    t = sections.table_reader(spark, cfg, tag.tables)  # each table opened once for every section
     report = {
         "tag": tag.name,
         "run_id": tag.run_id,
         "config": cfg.fingerprint(),
         "run": run_part,
-        "tables": table_stats(spark, cfg, tag.tables),
+        "tables": table_stats(spark, cfg, tag.tables, reader=t),
         "mds_manifest": tag.mds_manifest,
-        "flow": sections.flow(spark, cfg, tag.tables, tag.mds_manifest),
+        "flow": sections.flow(spark, cfg, tag.tables, tag.mds_manifest, reader=t),
         "gates": sections.gate_rows(cfg, tag.run_id),
-        "examples": sections.examples(spark, cfg, tag.tables, per_reason=rc.examples),
-        "distributions": sections.distributions(spark, cfg, tag.tables, top=rc.top_folders),
+        "examples": sections.examples(spark, cfg, tag.tables, per_reason=rc.examples, reader=t),
+        "distributions": sections.distributions(spark, cfg, tag.tables, top=rc.top_folders, reader=t),
         "changes": None if base is None else {
             "against": base.name, "alert_share": rc.change_alert,
             **sections.changes(spark, cfg, tag.tables, base.tables, list_limit=rc.list_limit),

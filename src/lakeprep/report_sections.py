@@ -13,7 +13,7 @@ import difflib
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -23,7 +23,7 @@ from lakeprep.config import Config
 from lakeprep.io import files
 from lakeprep.io.delta import read_table
 
-__all__ = ["changes", "distributions", "examples", "flow", "gate_rows", "safe_excerpt", "table_reader"]
+__all__ = ["changes", "distributions", "examples", "flow", "gate_rows", "safe_excerpt", "TableReader", "table_reader"]
 
 _EXCERPT_CHARS = 240
 
@@ -41,11 +41,22 @@ def safe_excerpt(text: str | None, *, limit: int = _EXCERPT_CHARS, around: int |
     return ("..." if start else "") + " ".join(cut.split()) + ("..." if len(masked) > limit or start + limit < len(text) else "")
 
 
-def table_reader(spark: SparkSession, cfg: Config, versions: Mapping[str, int]):  # type: ignore[no-untyped-def]
-    """``t(name)``: the table at ``versions[name]``, or None when the tag has no such table."""
+TableReader = Callable[[str], "DataFrame | None"]
+
+
+def table_reader(spark: SparkSession, cfg: Config, versions: Mapping[str, int]) -> TableReader:
+    """``t(name)``: the table at ``versions[name]``, or None when the tag has no such table.
+
+    Each table is opened once per reader: a time-travel read resolves its version's snapshot (Delta log
+    replay, a Spark job or more), and the report asks for each table from several sections."""
+    opened: dict[str, DataFrame] = {}
 
     def t(name: str) -> DataFrame | None:
-        return read_table(spark, cfg.storage.table_path(name), version=versions[name], name=name) if name in versions else None
+        if name not in versions:
+            return None
+        if name not in opened:
+            opened[name] = read_table(spark, cfg.storage.table_path(name), version=versions[name], name=name)
+        return opened[name]
 
     return t
 
@@ -54,11 +65,13 @@ def _first_reason(col: str = "reject_reasons") -> F.Column:
     return F.substring_index(F.element_at(F.col(col), 1), ":", 1)
 
 
-def flow(spark: SparkSession, cfg: Config, versions: Mapping[str, int], manifest: Mapping[str, Any] | None) -> dict[str, Any]:
+def flow(
+    spark: SparkSession, cfg: Config, versions: Mapping[str, int], manifest: Mapping[str, Any] | None, *, reader: TableReader | None = None
+) -> dict[str, Any]:
     """Documents (and tokens) from landing to MDS, each stage with its exits. A row leaves by its first
     reason, so the exits of a stage add up to what it lost; ``unaccounted`` is whatever does not (0 when the
     layers were built from one another at these versions)."""
-    t = table_reader(spark, cfg, versions)
+    t = reader or table_reader(spark, cfg, versions)
     out: dict[str, Any] = {"stages": []}
     bronze, qb = t("bronze.documents"), t("quarantine.bronze")
     if bronze is None:
@@ -101,10 +114,12 @@ def flow(spark: SparkSession, cfg: Config, versions: Mapping[str, int], manifest
     return out
 
 
-def examples(spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, per_reason: int = 3) -> dict[str, Any]:
+def examples(
+    spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, per_reason: int = 3, reader: TableReader | None = None
+) -> dict[str, Any]:
     """A few rows behind each number: quarantined files and documents per reason, near-duplicate clusters
     with a diff, masked PII in context. All text masked (:func:`safe_excerpt`)."""
-    t = table_reader(spark, cfg, versions)
+    t = reader or table_reader(spark, cfg, versions)
     out: dict[str, Any] = {}
     rank = Window.partitionBy("r").orderBy("source_path")
     if (qb := t("quarantine.bronze")) is not None:
@@ -214,11 +229,13 @@ def changes(spark: SparkSession, cfg: Config, now: Mapping[str, int], before: Ma
     return out
 
 
-def distributions(spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, top: int = 10) -> dict[str, Any]:
+def distributions(
+    spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, top: int = 10, reader: TableReader | None = None
+) -> dict[str, Any]:
     """Tokens per document and per chunk, chunks per document, top source folders."""
     from lakeprep.report import histogram
 
-    t = table_reader(spark, cfg, versions)
+    t = reader or table_reader(spark, cfg, versions)
     out: dict[str, Any] = {}
     if (ch := t("gold.chunks")) is not None:
         per_doc = ch.groupBy("doc_id").agg(F.sum("token_count").alias("tokens"), F.count(F.lit(1)).alias("chunks"))
