@@ -31,8 +31,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/spark-submit \
-	  --packages $$($(BIN)/python -m lakeprep.session --packages --config $(CONFIG)) \
-	  $$($(BIN)/python -m lakeprep.session --conf-args --config $(CONFIG)) \
+	  $$($(BIN)/python -m lakeprep.session --submit-args --config $(CONFIG)) \
 	  --driver-memory $(DRIVER_MEMORY) --conf spark.ui.showConsoleProgress=false --conf spark.log.level=WARN \
 	  pipelines/build_corpus.py --config $(CONFIG)
 

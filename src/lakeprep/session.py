@@ -7,7 +7,8 @@
   (``local[*]`` by default), the config's ``spark.conf`` pass-through keys, and ``PYSPARK_PYTHON`` set to
   this interpreter so Python workers run in the same environment.
 * The Delta jars come from Maven Central through Spark's Ivy (``configure_spark_with_delta_pip``) and
-  are cached in ``~/.ivy2``. Under ``spark-submit`` the JVM is already running, so the jars must be passed
+  are cached in ``~/.ivy2.5.2``; once they are there, a new session puts them on ``spark.jars`` directly
+  instead of resolving them again (object-storage sessions still resolve, for hadoop-aws's dependencies). Under ``spark-submit`` the JVM is already running, so the jars must be passed
   on its command line: ``spark-submit --packages $(python -m lakeprep.session --packages) ...``
   (the Makefile does this).
 * Object storage: when a location of the build is an ``s3a://`` URI (``Config.locations``), the session
@@ -33,7 +34,7 @@ from lakeprep.config import SparkConfig
 from lakeprep.errors import LakeprepError
 
 __all__ = [
-    "DELTA_SESSION_CONF", "SMALL_DATA_CONF", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
+    "DELTA_SESSION_CONF", "SMALL_DATA_CONF", "cached_delta_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
     "storage_conf", "storage_packages",
 ]
 
@@ -123,20 +124,33 @@ def storage_conf(locations: Sequence[str]) -> dict[str, str]:
     return conf
 
 
+def _ivy_delta_jars() -> tuple[Path, list[str]]:
+    """Spark's Ivy jar folder and the file names the Delta packages resolve to there (delta-spark, delta-storage)."""
+    from importlib.metadata import version
+
+    jars_dir = Path(os.environ.get("LAKEPREP_IVY_HOME", str(Path.home() / ".ivy2.5.2"))) / "jars"
+    names = [f"{c.split(':')[0]}_{c.split(':')[1]}-{c.split(':')[2]}.jar" for c in delta_packages()]
+    names.append(f"io.delta_delta-storage-{version('delta-spark')}.jar")
+    return jars_dir, names
+
+
+def cached_delta_jars() -> list[str] | None:
+    """Local paths of the Delta jars when Spark's Ivy cache already holds them, else None (nothing is resolved)."""
+    jars_dir, names = _ivy_delta_jars()
+    return [str(jars_dir / n) for n in names] if all((jars_dir / n).is_file() for n in names) else None
+
+
 def delta_jars() -> list[str]:
     """Local paths of the Delta jars (delta-spark, delta-storage) in Spark's Ivy cache, resolved first if missing.
 
     For ``spark-pipelines``, which starts its own Connect server: its ``--packages`` makes it drop the other
     ``--conf`` settings (pyspark 4.2.0), so the jars go on the JVM class path (``SPARK_DIST_CLASSPATH``).
     """
-    from importlib.metadata import version
-
-    jars_dir = Path(os.environ.get("LAKEPREP_IVY_HOME", str(Path.home() / ".ivy2.5.2"))) / "jars"
-    names = [f"{c.split(':')[0]}_{c.split(':')[1]}-{c.split(':')[2]}.jar" for c in delta_packages()]
-    names.append(f"io.delta_delta-storage-{version('delta-spark')}.jar")
-    if not all((jars_dir / n).is_file() for n in names):
-        log.info("resolving the Delta jars through Ivy (first use)")
-        get_spark(SparkConfig(master="local[1]", app_name="lakeprep-resolve-jars")).stop()
+    if (jars := cached_delta_jars()) is not None:
+        return jars
+    log.info("resolving the Delta jars through Ivy (first use)")
+    get_spark(SparkConfig(master="local[1]", app_name="lakeprep-resolve-jars")).stop()
+    jars_dir, names = _ivy_delta_jars()
     missing = [n for n in names if not (jars_dir / n).is_file()]
     if missing:
         raise LakeprepError(
@@ -193,9 +207,13 @@ def get_spark(
     for key, value in settings.items():
         builder = builder.config(key, value)
     if not launched_by_submit:
-        from delta import configure_spark_with_delta_pip
+        jars = None if packages or "spark.jars.packages" in settings else cached_delta_jars()
+        if jars is not None:  # already downloaded: no Ivy resolution at start-up (~2 s of every new JVM)
+            builder = builder.config("spark.jars", ",".join([*jars, *filter(None, [settings.get("spark.jars")])]))
+        else:
+            from delta import configure_spark_with_delta_pip
 
-        builder = configure_spark_with_delta_pip(builder, extra_packages=packages)
+            builder = configure_spark_with_delta_pip(builder, extra_packages=packages)
     spark = builder.getOrCreate()
     if not is_connect(spark):
         spark.sparkContext.setLogLevel("WARN")  # classic sessions only; Connect has no SparkContext
@@ -243,7 +261,8 @@ def is_connect(spark: SparkSession) -> bool:
 
 
 def _main(argv: list[str]) -> int:
-    """``--packages`` / ``--conf-args`` for spark-submit, with ``--config C`` adding what C's locations need."""
+    """``--packages`` / ``--conf-args`` for spark-submit, with ``--config C`` adding what C's locations need;
+    ``--submit-args`` gives both for a spark-submit on this machine, with the Delta jars from Ivy's cache when present."""
     locations: list[str] = []
     if len(argv) == 3 and argv[1] == "--config":
         from lakeprep.config import load_config
@@ -253,11 +272,16 @@ def _main(argv: list[str]) -> int:
     if argv == ["--packages"]:
         print(",".join([*delta_packages(), *storage_packages(locations)]))
         return 0
+    conf_args = " ".join(f"--conf {k}={v}" for k, v in {**DELTA_SESSION_CONF, **storage_conf(locations)}.items())
     if argv == ["--conf-args"]:
-        conf = {**DELTA_SESSION_CONF, **storage_conf(locations)}
-        print(" ".join(f"--conf {k}={v}" for k, v in conf.items()))
+        print(conf_args)
         return 0
-    print("usage: python -m lakeprep.session --packages|--conf-args [--config FILE]", file=sys.stderr)
+    if argv == ["--submit-args"]:  # a local spark-submit: the jars already in Ivy's cache, or else the packages
+        extra = storage_packages(locations)
+        jars = None if extra else cached_delta_jars()
+        print((f"--jars {','.join(jars)}" if jars else f"--packages {','.join([*delta_packages(), *extra])}") + " " + conf_args)
+        return 0
+    print("usage: python -m lakeprep.session --packages|--conf-args|--submit-args [--config FILE]", file=sys.stderr)
     return 2
 
 

@@ -11,7 +11,8 @@ from lakeprep.config import config_from_mapping
 from lakeprep.errors import ConfigError
 from lakeprep.io import files
 from lakeprep.io.catalog import qualified_name, table_for_name
-from lakeprep.session import storage_conf, storage_packages
+from lakeprep.session import _main as session_main
+from lakeprep.session import cached_delta_jars, delta_packages, storage_conf, storage_packages
 
 
 def test_object_storage_adds_the_s3a_connector_of_pysparks_hadoop(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,6 +29,27 @@ def test_object_storage_adds_the_s3a_connector_of_pysparks_hadoop(monkeypatch: p
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
     assert not any("not-in-the-conf" in v for v in conf.values())  # credentials stay in the environment
+
+
+def test_a_local_submit_takes_the_delta_jars_from_ivys_cache_once_they_are_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LAKEPREP_IVY_HOME", str(tmp_path / "ivy"))
+    assert cached_delta_jars() is None
+    assert session_main(["--submit-args"]) == 0
+    assert capsys.readouterr().out.startswith(f"--packages {delta_packages()[0]} --conf spark.sql.extensions=")
+    (tmp_path / "ivy" / "jars").mkdir(parents=True)
+    coordinate = delta_packages()[0].split(":")
+    for name in (f"{coordinate[0]}_{coordinate[1]}-{coordinate[2]}.jar", f"io.delta_delta-storage-{coordinate[2]}.jar"):
+        (tmp_path / "ivy" / "jars" / name).write_bytes(b"PK")
+    jars = cached_delta_jars()
+    assert jars is not None and len(jars) == 2 and all(Path(j).is_file() for j in jars)
+    assert session_main(["--submit-args"]) == 0
+    assert capsys.readouterr().out.startswith(f"--jars {','.join(jars)} --conf ")
+    conf = tmp_path / "s3.yaml"  # object storage still resolves packages: hadoop-aws brings the AWS SDK
+    conf.write_text("storage: {root: 's3a://bucket/lake'}\n")
+    assert session_main(["--submit-args", "--config", str(conf)]) == 0
+    assert capsys.readouterr().out.startswith("--packages io.delta:")
 
 
 def test_config_lists_every_location_a_build_touches(tmp_path: Path) -> None:
