@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lakeprep.chunking._kernels import chunk_document, chunk_id, section_headings
@@ -43,6 +43,11 @@ def _check_invariants(text: str, size: int, overlap: int) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(documents, st.sampled_from([(16, 0), (16, 4), (32, 8), (64, 16), (100, 50)]))
+@example(  # found by this test: a chunk ending where the previous one ended, before the next code block (no progress)
+    "```\n    日本語 日本語 data data data version. version. data\n```\n\n```\n    data\n    data\n    data\n    data data "
+    "version. (see) data\n    data data data version. version. version. version. 日本語 日本語 (see) data\n```\n\n# data",
+    (64, 16),
+)
 def test_chunk_invariants_hold_for_any_document(text: str, sizes: tuple[int, int]) -> None:
     _check_invariants(text, *sizes)
 

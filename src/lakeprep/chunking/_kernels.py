@@ -346,7 +346,9 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
             k = bisect.bisect_left(block_starts, end) - 1
             if k >= 0 and end < blocks[k][1]:  # inside a code block: end before it if it then fits whole
                 bs, be = blocks[k]
-                if be - bs <= chunk_size - chunk_overlap and bs > start + chunk_overlap:
+                # ... and if the chunk still adds tokens: the previous chunk may already end at that block
+                # (``start`` can sit further back than its end minus the overlap, on a character boundary)
+                if be - bs <= chunk_size - chunk_overlap and bs > max(start + chunk_overlap, new_from):
                     end = bs
         count = _token_count(text, enc, chars, start, end, edges)
         while count > chunk_size and end > start + 1:  # the chunk alone can encode differently at its edges
