@@ -15,7 +15,7 @@ export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
 
-.PHONY: setup run sdp s3proxy browser test test-faults test-fast bench clean distclean
+.PHONY: setup run sdp s3proxy browser bench-corpus test test-faults test-fast bench clean distclean
 
 setup: $(STAMP)
 
@@ -60,7 +60,18 @@ test-faults: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# what the benchmarks read and run that pip cannot install: Debian documentation packages (real pages, PDFs; never
+# the held-out postgresql-doc-* / python3*-doc), pandoc and LibreOffice (known-text documents); installed when
+# missing and this is root with apt-get, otherwise the benchmarks that need them say so and skip that part
+BENCH_DEBS := debian-reference-en maint-guide sphinx-doc python-requests-doc libsdl2-doc libjson-c-doc bash-doc \
+              autoconf-doc git-doc libtasn1-doc shared-mime-info pandoc libreoffice-writer-nogui
+bench-corpus:
+	@missing=$$(for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); [ -z "$$missing" ] || { \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { echo "installing $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+	  || echo "not installed, the benchmarks that read them skip that part: apt-get install $$missing"; }
+
+bench: $(STAMP) bench-corpus
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/kernels.py
 	$(BIN)/python benchmarks/bronze.py --files 2000 --master 'local[2]'

@@ -91,6 +91,8 @@ def real_documents(*, min_words: int = 300, max_words: int = 3000, packages: tup
         text = html_to_markdown(Path(p).read_text(encoding="utf-8", errors="replace"))
         if min_words <= len(text.split()) <= max_words:
             docs.append(text)
+    if not docs:  # not cached: installing the packages later must change the figures
+        return docs
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(docs), encoding="utf-8")
     return docs

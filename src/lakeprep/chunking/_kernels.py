@@ -31,9 +31,12 @@ no alternative continues a letter run into a non-letter, and no match before it 
 between the first such position ``a`` at or after the chunk's start and the last one ``b`` at or before its
 end, the chunk alone splits exactly as the document did, and
 ``count = len(encode(text[start:a])) + (tokens of the document between a and b) + len(encode(text[b:end]))``:
-only the two edges are encoded again (a few characters each). Code points outside Python's Unicode
-database (whose category tiktoken's tables may know) never count as such positions; other encodings, and
-chunks without such a position within 256 characters of each edge, are re-encoded whole. ``tests/unit/test_chunking.py`` checks the count
+only the two edges are encoded again (a few characters each). Any such ``a <= b`` will do, so the positions
+are read per token boundary from two tables over the vocabulary (does a token end with a whole letter; does it
+start with a whole non-letter), with one numpy pass per document; a letter split between tokens is simply
+not used. Code points outside Python's Unicode database (whose category tiktoken's tables may know) never
+count as such positions; other encodings, and chunks without two such positions, are re-encoded whole. Edge
+counts of up to 64 characters are remembered per encoding. ``tests/unit/test_chunking.py`` checks the count
 against full re-encoding on arbitrary Unicode (hypothesis).
 
 ``section_path`` is the chain of headings in force where the chunk's new (non-overlap) text starts.
@@ -45,7 +48,7 @@ import bisect
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -62,10 +65,8 @@ __all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "code_block
 _HEADING = re.compile(r"(?m)^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _FENCE_LINE = re.compile(r"[ ]{0,3}(?:`{3,}|~{3,})")  # at a line start: a line that may open or close a fenced block
 _LIST_MARKER = re.compile(r"[ \t]*(?:\d{1,3}|[A-Za-z])[.)]")  # "4." / "b)" at a line start is not a sentence end
-_WHITESPACE_BYTES = np.zeros(256, dtype=bool)
-_WHITESPACE_BYTES[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20]] = True
-_SENTENCE_END_BYTES = np.zeros(256, dtype=bool)
-_SENTENCE_END_BYTES[[0x21, 0x2E, 0x3F]] = True  # ! . ?
+# whitespace bytes are \t \n \v \f \r and space; sentence ends are . ! ?
+_BLANK_LINE = re.compile(rb"\n[ \t\x0b\x0c\r]*(?=\n)")  # a newline, then a line of only whitespace
 
 
 @dataclass(frozen=True)
@@ -108,16 +109,9 @@ def chunk_id(doc_id: str, index: int, text: str) -> str:
     return h.hexdigest()[:32]
 
 
-@lru_cache(maxsize=8)
 def _token_byte_lengths(enc: "tiktoken.Encoding") -> np.ndarray:
     """Bytes per token id (0 for ids that decode to nothing, e.g. unused slots)."""
-    lengths = np.zeros(enc.max_token_value + 1, dtype=np.int64)
-    for i in range(enc.max_token_value + 1):
-        try:
-            lengths[i] = len(enc.decode_single_token_bytes(i))
-        except KeyError:
-            pass
-    return lengths
+    return _vocab_tables(enc)[0]
 
 
 # tiktoken pre-token patterns for which "letter, then non-letter" always ends a pre-token (module docstring);
@@ -127,29 +121,86 @@ _EDGE_SAFE_PATTERNS = frozenset({
 })  # fmt: skip
 
 
-_EDGE_SCAN = 256  # characters searched for such a position at each edge before re-encoding the whole chunk
+_EDGE_CACHE_CHARS = 64  # edges up to this long are counted once per encoding (most are a word or two)
 
 
-def _is_letter_end(text: str, p: int) -> bool:
-    """Whether ``0 < p <= len(text)`` has a letter (``\\p{L}``) before it and, after it, the end of the text or a
-    non-letter that this Python's Unicode database knows (an unassigned code point may be a letter in
-    tiktoken's newer tables)."""
-    if not text[p - 1].isalpha():
-        return False
-    return p == len(text) or (not text[p].isalpha() and unicodedata.category(text[p]) != "Cn")
+def _first_char(raw: bytes) -> str | None:
+    """The first character of ``raw`` when it starts with a whole UTF-8 character, else None."""
+    if not raw or raw[0] & 0xC0 == 0x80:
+        return None
+    width = 1 if raw[0] < 0x80 else 2 if raw[0] >> 5 == 0b110 else 3 if raw[0] >> 4 == 0b1110 else 4
+    try:
+        return raw[:width].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
-def _token_count(text: str, enc: "tiktoken.Encoding", chars: np.ndarray, start: int, end: int, edges: bool) -> int:
-    """``len(enc.encode_ordinary(text[chars[start]:chars[end]]))``; with ``edges`` (the encoding's pattern is
-    in ``_EDGE_SAFE_PATTERNS``) only the parts before the first and after the last letter end are encoded."""
+def _last_char(raw: bytes) -> str | None:
+    """The last character of ``raw`` when it ends with a whole UTF-8 character (lead byte included), else None."""
+    for back in range(1, min(4, len(raw)) + 1):
+        if raw[-back] & 0xC0 != 0x80:
+            try:
+                return raw[-back:].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+@lru_cache(maxsize=8)
+def _vocab_tables(enc: "tiktoken.Encoding") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per token id: its length in bytes; whether it ends with a whole letter (``\\p{L}`` as ``str.isalpha``); and
+    whether it starts with a whole character that is not a letter and that this Python's Unicode database knows
+    (category not ``Cn``). Ids that decode to nothing (unused slots) get 0 / False / False."""
+    size = enc.max_token_value + 1
+    lengths, ends_letter, starts_other = np.zeros(size, dtype=np.int32), np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)
+    for i in range(size):
+        try:
+            raw = enc.decode_single_token_bytes(i)
+        except KeyError:
+            continue
+        last, first = _last_char(raw), _first_char(raw)
+        lengths[i] = len(raw)
+        ends_letter[i] = last is not None and last.isalpha()
+        starts_other[i] = first is not None and not first.isalpha() and unicodedata.category(first) != "Cn"
+    return lengths, ends_letter, starts_other
+
+
+def _letter_ends(tokens: np.ndarray, enc: "tiktoken.Encoding") -> np.ndarray:
+    """Sorted token boundaries ``i`` (``0 < i <= n``) where a letter ends a pre-token (module docstring): the token
+    before ends with a whole letter and the next one starts with a whole known non-letter, or the text ends."""
+    n = len(tokens)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, ends_letter, starts_other = _vocab_tables(enc)
+    hit = np.zeros(n + 1, dtype=bool)
+    hit[1:n] = ends_letter[tokens[:-1]] & starts_other[tokens[1:]]
+    hit[n] = ends_letter[tokens[-1]]
+    return np.flatnonzero(hit)
+
+
+@lru_cache(maxsize=8)
+def _edge_counter(enc: "tiktoken.Encoding") -> "Callable[[str], int]":
+    """``len(enc.encode_ordinary(s))``, remembered for short ``s`` (chunk edges repeat: " the", ".\\n\\n")."""
+    encode = enc.encode_ordinary
+    cached = lru_cache(maxsize=1 << 16)(lambda s: len(encode(s)))
+
+    def count(s: str) -> int:
+        return 0 if not s else cached(s) if len(s) <= _EDGE_CACHE_CHARS else len(encode(s))
+
+    return count
+
+
+def _token_count(text: str, enc: "tiktoken.Encoding", chars: Sequence[int], start: int, end: int, letter_ends: Sequence[int] | None) -> int:
+    """``len(enc.encode_ordinary(text[chars[start]:chars[end]]))``; given ``letter_ends`` (:func:`_letter_ends`, for an
+    encoding whose pattern is in ``_EDGE_SAFE_PATTERNS``) only the parts before the first and after the last
+    letter end inside the chunk are encoded."""
     cs, ce = int(chars[start]), int(chars[end])
-    if edges:
-        a = next((p for p in range(max(cs, 1), min(ce, cs + _EDGE_SCAN) + 1) if _is_letter_end(text, p)), -1)
-        b = next((p for p in range(ce, max(a, ce - _EDGE_SCAN) - 1, -1) if _is_letter_end(text, p)), -1) if a > 0 else -1
-        if 0 < a <= b:
-            ia, ib = int(chars.searchsorted(a, side="right")) - 1, int(chars.searchsorted(b, side="right")) - 1
-            if start <= ia <= ib <= end and chars[ia] == a and chars[ib] == b:
-                return len(enc.encode_ordinary(text[cs:a])) + (ib - ia) + len(enc.encode_ordinary(text[b:ce]))
+    if letter_ends is not None:
+        k, j = bisect.bisect_left(letter_ends, start), bisect.bisect_right(letter_ends, end) - 1
+        if k <= j:
+            ia, ib = int(letter_ends[k]), int(letter_ends[j])
+            count = _edge_counter(enc)
+            return count(text[cs : int(chars[ia])]) + (ib - ia) + count(text[int(chars[ib]) : ce])
     return len(enc.encode_ordinary(text[cs:ce]))
 
 
@@ -240,7 +291,7 @@ def boundary_levels(
     raw = text.encode("utf-8")
     b = np.frombuffer(raw, dtype=np.uint8)
     byte_off = np.zeros(len(tokens) + 1, dtype=np.int64)
-    np.cumsum(_token_byte_lengths(enc)[tokens], out=byte_off[1:])
+    np.cumsum(_token_byte_lengths(enc)[tokens], out=byte_off[1:], dtype=np.int64)
     if len(raw) == len(text):  # ASCII: bytes are characters
         cont = None
         chars = byte_off
@@ -253,7 +304,7 @@ def boundary_levels(
         return char_positions if cont is None else char_positions + cont_char.searchsorted(char_positions)
 
     levels = np.zeros(len(tokens) + 1, dtype=np.int8)
-    ws = _WHITESPACE_BYTES[b]
+    ws = (b == 0x20) | ((b >= 0x09) & (b <= 0x0D))  # compared, not looked up in a table: several times faster
     inner = byte_off[1:-1]
     if len(inner):  # word boundaries: whitespace just before or just after
         levels[1:-1] = (ws[inner] | ws[inner - 1]).astype(np.int8)
@@ -269,12 +320,11 @@ def boundary_levels(
     nl = np.flatnonzero(b == 0x0A)
     mark(nl + 1, 2)  # line starts
     at_line_start = levels == 2
-    if len(nl) > 1:  # paragraph starts: after a newline whose line is blank (no non-whitespace byte in it)
-        nonws = np.flatnonzero(~ws)
-        blank = nonws.searchsorted(nl[1:]) == nonws.searchsorted(nl[:-1] + 1)
-        mark(nl[1:][blank] + 1, 3)
+    if len(nl) > 1:  # paragraph starts: after a newline that ends a blank line (only whitespace since the last one)
+        mark(np.array([m.end() + 1 for m in _BLANK_LINE.finditer(raw)], dtype=np.int64), 3)
     # sentence ends: . ! ? before whitespace, except list markers like "4." or "b)" at a line start
-    punct = np.flatnonzero(_SENTENCE_END_BYTES[b[:-1]] & ws[1:]) + 1
+    head = b[:-1]
+    punct = np.flatnonzero(((head == 0x2E) | (head == 0x21) | (head == 0x3F)) & ws[1:]) + 1
     if len(punct):
         line_start = np.concatenate(([0], nl + 1))[nl.searchsorted(punct - 1)]
         near = punct - line_start <= 4
@@ -290,11 +340,8 @@ def boundary_levels(
     if spans:  # inside code: line starts only, below prose; block edges as paragraphs
         edges = to_bytes(np.array(spans, dtype=np.int64))
         lo, hi = byte_off.searchsorted(edges[:, 0], side="right"), byte_off.searchsorted(edges[:, 1], side="right")
-        depth = np.zeros(len(levels) + 1, dtype=np.int32)  # boundaries inside a block: lo <= i < hi
-        np.add.at(depth, lo, 1)
-        np.add.at(depth, hi, -1)
-        in_code = np.cumsum(depth[:-1]) > 0
-        levels[in_code] = np.where(at_line_start[in_code], 1, 0)
+        for i, j in zip(lo.tolist(), hi.tolist()):  # boundaries inside a block: lo <= i < hi
+            levels[i:j] = at_line_start[i:j]
         mark(edges[:, 0], 3)
         mark(np.minimum(edges[:, 1] + 1, len(b)), 3)
     if heads:
@@ -306,18 +353,27 @@ def boundary_levels(
     return chars, levels
 
 
+def _encode(text: str, enc: "tiktoken.Encoding") -> np.ndarray:
+    """``enc.encode_ordinary(text)`` as an array (tiktoken's ``encode_to_numpy`` skips the Python list: with no
+    special token allowed and none refused it encodes as ``encode_ordinary`` does)."""
+    to_numpy = getattr(enc, "encode_to_numpy", None)
+    if to_numpy is not None:
+        return to_numpy(text, allowed_special=set(), disallowed_special=())
+    return np.asarray(enc.encode_ordinary(text), dtype=np.int64)
+
+
 def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
     """Split ``text`` into overlapping chunks of at most ``chunk_size`` tokens (see the module docstring)."""
     if chunk_size < 1 or not 0 <= chunk_overlap < chunk_size:
         raise ValueError(f"need chunk_size >= 1 and 0 <= chunk_overlap < chunk_size, got {chunk_size}/{chunk_overlap}")
     if not text:
         return []
-    tokens = np.asarray(enc.encode_ordinary(text), dtype=np.int64)
+    tokens = _encode(text, enc)
     n = len(tokens)
     code = code_blocks(text)
     headings = section_headings(text, code)
     chars, levels = boundary_levels(text, tokens, enc, headings, code)
-    edges = enc._pat_str in _EDGE_SAFE_PATTERNS
+    letter_ends = _letter_ends(tokens, enc).tolist() if enc._pat_str in _EDGE_SAFE_PATTERNS else None  # bisected per chunk
     heading_pos = [p for p, _ in headings]
     min_new = max(1, (chunk_size - chunk_overlap) // 2)
     # token boundaries where each code block starts and ends (after its closing fence line)
@@ -337,12 +393,11 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
             end = n
         else:
             lo, hi = start + chunk_overlap + min_new, start + chunk_size
-            window = levels[lo : hi + 1]
-            best = window.max()
-            if best < 0:  # every boundary splits a character: take the first character start after hi
+            last_best = hi - int(levels[hi:lo - 1 if lo else None:-1].argmax())  # the latest of the highest level
+            if levels[last_best] < 0:  # every boundary splits a character: take the first character start after hi
                 end = hi + int((levels[hi:] >= 0).argmax())
             else:
-                end = lo + int(len(window) - 1 - (window[::-1] == best).argmax())
+                end = last_best
             k = bisect.bisect_left(block_starts, end) - 1
             if k >= 0 and end < blocks[k][1]:  # inside a code block: end before it if it then fits whole
                 bs, be = blocks[k]
@@ -350,13 +405,14 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
                 # (``start`` can sit further back than its end minus the overlap, on a character boundary)
                 if be - bs <= chunk_size - chunk_overlap and bs > max(start + chunk_overlap, new_from):
                     end = bs
-        count = _token_count(text, enc, chars, start, end, edges)
+        count = _token_count(text, enc, chars, start, end, letter_ends)
         while count > chunk_size and end > start + 1:  # the chunk alone can encode differently at its edges
             end -= 1
             while levels[end] < 0 and end > start + 1:
                 end -= 1
-            count = _token_count(text, enc, chars, start, end, edges)
-        piece = text[chars[start] : chars[end]]
+            count = _token_count(text, enc, chars, start, end, letter_ends)
+        cs, ce = int(chars[start]), int(chars[end])
+        piece = text[cs:ce]
         anchor = int(chars[new_from])
         k = bisect.bisect_right(heading_pos, anchor) - 1
         chunks.append(
@@ -364,8 +420,8 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
                 index=len(chunks),
                 text=piece,
                 token_count=count,
-                char_start=int(chars[start]),
-                char_end=int(chars[end]),
+                char_start=cs,
+                char_end=ce,
                 token_start=start,
                 token_end=end,
                 section_path=headings[k][1] if k >= 0 else (),
