@@ -189,7 +189,7 @@ _texts = st.lists(_pieces, min_size=1, max_size=80).map("".join) | st.text(min_s
 def test_edge_token_count_equals_full_reencoding(text: str, data: st.DataObject) -> None:
     import numpy as np
 
-    from lakeprep.chunking._kernels import _letter_ends, _token_count, boundary_levels
+    from lakeprep.chunking._kernels import _token_count, boundary_levels
 
     tokens = np.asarray(ENC.encode_ordinary(text), dtype=np.int64)
     chars, levels = boundary_levels(text, tokens, ENC)
@@ -197,7 +197,7 @@ def test_edge_token_count_equals_full_reencoding(text: str, data: st.DataObject)
     start = data.draw(st.sampled_from(starts))
     end = data.draw(st.sampled_from([i for i in starts if i > start] or [start]))
     want = len(ENC.encode_ordinary(text[chars[start] : chars[end]]))
-    assert _token_count(text, ENC, chars, start, end, _letter_ends(tokens, ENC)) == want
+    assert _token_count(text, ENC, chars, start, end, tokens) == want
 
 
 @settings(max_examples=300, deadline=None)
@@ -209,19 +209,18 @@ def test_letter_ends_from_the_vocabulary_are_letter_ends_of_the_text(text: str) 
 
     import numpy as np
 
-    from lakeprep.chunking._kernels import _letter_ends, boundary_levels
+    from lakeprep.chunking._kernels import _is_letter_end, _vocab_tables, boundary_levels
 
     tokens = np.asarray(ENC.encode_ordinary(text), dtype=np.int64)
     chars, _ = boundary_levels(text, tokens, ENC)
-    found = set(_letter_ends(tokens, ENC).tolist())
+    _, ends_letter, starts_other = _vocab_tables(ENC)
     pieces = [ENC.decode_single_token_bytes(int(t)) for t in tokens]
     for i in range(1, len(tokens) + 1):
         p = int(chars[i])
         truth = text[p - 1].isalpha() and (p == len(text) or (not text[p].isalpha() and unicodedata.category(text[p]) != "Cn"))
-        whole = all(_whole(piece) for piece in pieces[i - 1 : i + 1])  # both neighbours decode alone
-        if i in found:
+        if _is_letter_end(tokens, i, ends_letter, starts_other):
             assert truth, (text, i)
-        elif whole:
+        elif all(_whole(piece) for piece in pieces[i - 1 : i + 1]):  # both neighbours decode alone
             assert not truth, (text, i)
 
 

@@ -65,8 +65,6 @@ __all__ = ["Chunk", "boundary_levels", "chunk_document", "chunk_id", "code_block
 _HEADING = re.compile(r"(?m)^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _FENCE_LINE = re.compile(r"[ ]{0,3}(?:`{3,}|~{3,})")  # at a line start: a line that may open or close a fenced block
 _LIST_MARKER = re.compile(r"[ \t]*(?:\d{1,3}|[A-Za-z])[.)]")  # "4." / "b)" at a line start is not a sentence end
-# whitespace bytes are \t \n \v \f \r and space; sentence ends are . ! ?
-_BLANK_LINE = re.compile(rb"\n[ \t\x0b\x0c\r]*(?=\n)")  # a newline, then a line of only whitespace
 
 
 @dataclass(frozen=True)
@@ -165,17 +163,10 @@ def _vocab_tables(enc: "tiktoken.Encoding") -> tuple[np.ndarray, np.ndarray, np.
     return lengths, ends_letter, starts_other
 
 
-def _letter_ends(tokens: np.ndarray, enc: "tiktoken.Encoding") -> np.ndarray:
-    """Sorted token boundaries ``i`` (``0 < i <= n``) where a letter ends a pre-token (module docstring): the token
-    before ends with a whole letter and the next one starts with a whole known non-letter, or the text ends."""
-    n = len(tokens)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    _, ends_letter, starts_other = _vocab_tables(enc)
-    hit = np.zeros(n + 1, dtype=bool)
-    hit[1:n] = ends_letter[tokens[:-1]] & starts_other[tokens[1:]]
-    hit[n] = ends_letter[tokens[-1]]
-    return np.flatnonzero(hit)
+def _is_letter_end(tokens: np.ndarray, i: int, ends_letter: np.ndarray, starts_other: np.ndarray) -> bool:
+    """Whether token boundary ``0 < i <= n`` is a position where a letter ends a pre-token (module docstring): the
+    token before ends with a whole letter and the next one starts with a whole known non-letter, or the text ends."""
+    return bool(ends_letter[tokens[i - 1]]) and (i == len(tokens) or bool(starts_other[tokens[i]]))
 
 
 @lru_cache(maxsize=8)
@@ -190,15 +181,20 @@ def _edge_counter(enc: "tiktoken.Encoding") -> "Callable[[str], int]":
     return count
 
 
-def _token_count(text: str, enc: "tiktoken.Encoding", chars: Sequence[int], start: int, end: int, letter_ends: Sequence[int] | None) -> int:
-    """``len(enc.encode_ordinary(text[chars[start]:chars[end]]))``; given ``letter_ends`` (:func:`_letter_ends`, for an
-    encoding whose pattern is in ``_EDGE_SAFE_PATTERNS``) only the parts before the first and after the last
-    letter end inside the chunk are encoded."""
+def _token_count(text: str, enc: "tiktoken.Encoding", chars: np.ndarray, start: int, end: int, tokens: np.ndarray | None) -> int:
+    """``len(enc.encode_ordinary(text[chars[start]:chars[end]]))``; given the document's ``tokens`` (for an encoding
+    whose pattern is in ``_EDGE_SAFE_PATTERNS``) only the parts before the first and after the last letter end
+    inside the chunk are encoded (:func:`_is_letter_end`, looked for from each edge inwards: a token or two)."""
     cs, ce = int(chars[start]), int(chars[end])
-    if letter_ends is not None:
-        k, j = bisect.bisect_left(letter_ends, start), bisect.bisect_right(letter_ends, end) - 1
-        if k <= j:
-            ia, ib = int(letter_ends[k]), int(letter_ends[j])
+    if tokens is not None:
+        _, ends_letter, starts_other = _vocab_tables(enc)
+        ia = max(start, 1)
+        while ia <= end and not _is_letter_end(tokens, ia, ends_letter, starts_other):
+            ia += 1
+        if ia <= end:
+            ib = end
+            while not _is_letter_end(tokens, ib, ends_letter, starts_other):
+                ib -= 1
             count = _edge_counter(enc)
             return count(text[cs : int(chars[ia])]) + (ib - ia) + count(text[int(chars[ib]) : ce])
     return len(enc.encode_ordinary(text[cs:ce]))
@@ -321,7 +317,17 @@ def boundary_levels(
     mark(nl + 1, 2)  # line starts
     at_line_start = levels == 2
     if len(nl) > 1:  # paragraph starts: after a newline that ends a blank line (only whitespace since the last one)
-        mark(np.array([m.end() + 1 for m in _BLANK_LINE.finditer(raw)], dtype=np.int64), 3)
+        first, last = nl[:-1] + 1, nl[1:]  # the line between two newlines: [first, last)
+        blank = first == last
+        lines = np.flatnonzero(~blank)
+        pos = first[lines]
+        while len(lines):  # walk the leading whitespace of every other line at once, one byte per step
+            keep = ws[pos]
+            lines, pos = lines[keep], pos[keep] + 1
+            done = pos == last[lines]
+            blank[lines[done]] = True
+            lines, pos = lines[~done], pos[~done]
+        mark(last[blank] + 1, 3)
     # sentence ends: . ! ? before whitespace, except list markers like "4." or "b)" at a line start
     head = b[:-1]
     punct = np.flatnonzero(((head == 0x2E) | (head == 0x21) | (head == 0x3F)) & ws[1:]) + 1
@@ -373,7 +379,7 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
     code = code_blocks(text)
     headings = section_headings(text, code)
     chars, levels = boundary_levels(text, tokens, enc, headings, code)
-    letter_ends = _letter_ends(tokens, enc).tolist() if enc._pat_str in _EDGE_SAFE_PATTERNS else None  # bisected per chunk
+    edges = tokens if enc._pat_str in _EDGE_SAFE_PATTERNS else None  # count chunks from their edges
     heading_pos = [p for p, _ in headings]
     min_new = max(1, (chunk_size - chunk_overlap) // 2)
     # token boundaries where each code block starts and ends (after its closing fence line)
@@ -405,12 +411,12 @@ def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chun
                 # (``start`` can sit further back than its end minus the overlap, on a character boundary)
                 if be - bs <= chunk_size - chunk_overlap and bs > max(start + chunk_overlap, new_from):
                     end = bs
-        count = _token_count(text, enc, chars, start, end, letter_ends)
+        count = _token_count(text, enc, chars, start, end, edges)
         while count > chunk_size and end > start + 1:  # the chunk alone can encode differently at its edges
             end -= 1
             while levels[end] < 0 and end > start + 1:
                 end -= 1
-            count = _token_count(text, enc, chars, start, end, letter_ends)
+            count = _token_count(text, enc, chars, start, end, edges)
         cs, ce = int(chars[start]), int(chars[end])
         piece = text[cs:ce]
         anchor = int(chars[new_from])
