@@ -84,6 +84,7 @@ bench: $(STAMP) bench-corpus
 	$(BIN)/python benchmarks/e2e.py --sizes 10000 100000 --master 'local[2]'
 	$(BIN)/python benchmarks/formats.py --master 'local[2]'
 	$(BIN)/python benchmarks/storage.py
+	$(BIN)/python benchmarks/noop.py --files 6000
 
 clean:
 	rm -rf lake spark-warehouse .pytest_cache

@@ -28,15 +28,15 @@ from tests.support.s3proxy import S3Proxy  # noqa: E402
 SMALL = {"spark.sql.shuffle.partitions": "2", "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
-def _build(conf: Path, work: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds of the command and the build's own seconds (from its summary)."""
+def _build(conf: Path, work: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds of the command, the build's own seconds (from its summary), and its stdout."""
     t0 = time.monotonic()
     done = run_tool([str(BIN / "lakeprep"), "build", "--config", str(conf), "-q"], work, env=env, timeout=1800)
     wall = time.monotonic() - t0
     if done.returncode != 0:
         raise SystemExit(f"build failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
     inner = re.search(r"finished in ([\d.]+)s", done.stdout)
-    return wall, float(inner.group(1)) if inner else float("nan")
+    return wall, float(inner.group(1)) if inner else float("nan"), done.stdout
 
 
 def main() -> int:

@@ -125,6 +125,10 @@ def run_gate(
         log.warning("gate %s: no suite at %s/%s.json; the layer is published unchecked", layer, suites_dir, layer)
         return GateResult(layer, True, 0, seconds=time.monotonic() - t0)
     context = gx.get_context(mode="ephemeral")
+    # GX draws a progress bar per validation on stderr ("Calculating Metrics"): noise in a build's log
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     # persist=False: GX would otherwise cache every validated table and never release it
     source = context.data_sources.add_spark(name="lakeprep", persist=False)
     out: dict[str, Any] = {"layer": layer, "run_id": run_id, "parameters": dict(parameters), "tables": {}}
