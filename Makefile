@@ -80,6 +80,8 @@ bench: $(STAMP) bench-corpus
 	$(BIN)/python benchmarks/extract.py --pages 300
 	$(BIN)/python benchmarks/chunking.py --docs 2000 --spark --master 'local[2]'
 	$(BIN)/python benchmarks/chunking.py --docs 2000 --chunk-size 128 --overlap 16
+	$(BIN)/python benchmarks/chunking.py --real --chunk-size 512 --overlap 64
+	$(BIN)/python benchmarks/chunking.py --real --chunk-size 128 --overlap 16
 	$(BIN)/python benchmarks/mds.py --docs 10000 --master 'local[2]'
 	$(BIN)/python benchmarks/e2e.py --sizes 10000 100000 --master 'local[2]'
 	$(BIN)/python benchmarks/formats.py --master 'local[2]'
