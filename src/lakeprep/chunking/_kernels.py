@@ -31,10 +31,10 @@ no alternative continues a letter run into a non-letter, and no match before it 
 between the first such position ``a`` at or after the chunk's start and the last one ``b`` at or before its
 end, the chunk alone splits exactly as the document did, and
 ``count = len(encode(text[start:a])) + (tokens of the document between a and b) + len(encode(text[b:end]))``:
-only the two edges are encoded again (a few characters each). Any such ``a <= b`` will do, so the positions
-are read per token boundary from two tables over the vocabulary (does a token end with a whole letter; does it
-start with a whole non-letter), with one numpy pass per document; a letter split between tokens is simply
-not used. Code points outside Python's Unicode database (whose category tiktoken's tables may know) never
+only the two edges are encoded again (a few characters each). Any such ``a <= b`` will do, so they are
+told at token boundaries from two tables over the vocabulary (does a token end with a whole letter; does the
+next one start with a whole non-letter), looked for from each edge of the chunk inwards (usually a token or
+two); a letter split between tokens is simply not used. Code points outside Python's Unicode database (whose category tiktoken's tables may know) never
 count as such positions; other encodings, and chunks without two such positions, are re-encoded whole. Edge
 counts of up to 64 characters are remembered per encoding. ``tests/unit/test_chunking.py`` checks the count
 against full re-encoding on arbitrary Unicode (hypothesis).
