@@ -6,6 +6,8 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from lakeprep.io.delta import history, quote_path
 from lakeprep.pipeline.batch import run_build
 from lakeprep.splits import assign_splits
 from lakeprep.tokenize._kernels import pack_stream
-from lakeprep.tokenize.pack import pack_sequences
+from lakeprep.tokenize.pack import cut_sequences, pack_sequences
 from lakeprep.tokenizers import get_encoding
 
 from ..conftest import write_file
@@ -52,6 +54,18 @@ def test_explode_chunks_matches_the_kernel(spark: SparkSession) -> None:
     assert actual.where(F.col("token_count") > 40).count() == 0
 
 
+@contextmanager
+def _sql_conf(spark: SparkSession, conf: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: spark.conf.get(k) for k in conf}
+    for k, v in conf.items():
+        spark.conf.set(k, v)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            spark.conf.set(k, v)
+
+
 def _order(seed: int, doc_id: str) -> str:
     return hashlib.sha256(f"{seed}:order:{doc_id}".encode()).hexdigest()
 
@@ -63,7 +77,12 @@ def test_pack_sequences_equals_the_single_process_packer(spark: SparkSession) ->
         n = rng.randint(1, 90)
         docs.append((f"doc{i:04d}", rng.choice(["train", "val"]), [rng.randint(0, 100_000) for _ in range(n)], n))
     df = spark.createDataFrame(docs, "doc_id string, split string, tokens array<int>, n_tokens int")
-    packed = df.transform(pack_sequences(seq_len=64, seed=7)).collect()
+    # four workers holding interleaved order buckets: sequences come out whole where a worker's buckets hold
+    # them, and as parts regrouped by position where they straddle workers; both paths must be taken
+    with _sql_conf(spark, {"spark.sql.shuffle.partitions": "4", "spark.sql.adaptive.coalescePartitions.enabled": "false"}):
+        runs = df.transform(cut_sequences(seq_len=64, seed=7)).collect()
+        packed = df.transform(pack_sequences(seq_len=64, seed=7)).collect()
+    assert sum(r["whole"] for r in runs) > 20 and sum(not r["whole"] for r in runs) > 20, len(runs)
     for split in ("train", "val"):
         mine = sorted((d for d in docs if d[1] == split), key=lambda d: _order(7, d[0]))
         expected, dropped = pack_stream([np.array(d[2], dtype=np.uint32) for d in mine], 64)
@@ -73,8 +92,12 @@ def test_pack_sequences_equals_the_single_process_packer(spark: SparkSession) ->
         assert len(full) == len(expected) and len(got) - len(full) == (1 if dropped else 0)
         for r, e in zip(full, expected):
             assert r["tokens"] == e.tolist()
-        # provenance: the documents of a sequence in stream order
+        # provenance: the documents of each sequence in stream order
         assert got[0]["doc_ids"][0] == mine[0][0]
+        stream = [d[0] for d in mine for _ in range(d[3])]  # one doc id per token of the stream
+        for r in got:
+            at = r["seq_index"] * 64
+            assert r["doc_ids"] == list(dict.fromkeys(stream[at : at + r["num_tokens"]]))
 
 
 def test_splits_are_seeded_deterministic_and_follow_ratios(spark: SparkSession) -> None:

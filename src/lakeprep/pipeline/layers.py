@@ -47,7 +47,7 @@ from lakeprep.schemas import (
 )
 from lakeprep.splits import assign_splits, split_groups
 from lakeprep.text.transforms import normalize_texts, score_documents
-from lakeprep.tokenize.pack import pack_sequences, with_tokens
+from lakeprep.tokenize.pack import cut_sequences, merge_sequence_runs, with_tokens
 
 __all__ = [
     "DECLARATIVE_CC_ROUNDS",
@@ -385,11 +385,13 @@ def _gold_quarantine(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildCon
 def _gold_packed(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContext) -> DataFrame:
     """Every split's documents tokenized and packed, the incomplete tail sequence of each split included."""
     s = cfg.gold.sequences
-    # cached: pack_sequences reads the tokens twice (bucket totals, then offsets), which would tokenize twice
+    # cached: the cut reads the tokens twice (bucket totals, then offsets), which would tokenize twice; the runs
+    # are read twice by the merge (whole sequences, parts), which would cut twice
     tokens = ctx.cache(
         inputs["gold.splits"].select("doc_id", "split", "text").transform(with_tokens(encoding=s.encoding, append_eos=s.append_eos))
     )
-    return ctx.cache(tokens.transform(pack_sequences(seq_len=s.seq_len, seed=cfg.gold.splits.seed)))
+    runs = ctx.cache(tokens.transform(cut_sequences(seq_len=s.seq_len, seed=cfg.gold.splits.seed)))
+    return runs.transform(merge_sequence_runs())
 
 
 def _gold_sequences(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContext) -> DataFrame:

@@ -1,12 +1,15 @@
 """Spark transforms for training data: tokenize documents, then pack them into fixed-length sequences.
 
-Packing is done in parallel without collecting anything: documents get a seeded order within their
-split (sha256 of seed and doc id); per-split token offsets come from a running sum over a few thousand
-order buckets (a small aggregate) plus a running sum inside each bucket; every document is then cut into
-the pieces that fall into each sequence (:func:`lakeprep.tokenize._kernels.segments`) and the pieces are
-grouped by ``(split, seq_index)`` and concatenated in position order. The incomplete tail sequence of a
-split is dropped, as llm-foundry's ``ConcatTokensDataset`` does; :func:`pack_sequences` keeps it, marked
-by ``num_tokens < seq_len``, so the caller can count it before filtering.
+Packing is done in parallel without collecting anything and without shuffling every token twice: documents
+get a seeded order within their split (sha256 of seed and doc id); per-split token offsets come from a
+running sum over a few thousand order buckets (a small aggregate) plus a running sum inside each bucket,
+computed where the bucket's rows already are (one exchange of the token rows by bucket). In that same
+place, walking each bucket in order, :class:`lakeprep.tokenize._kernels.SequenceCutter` emits every
+sequence that lies inside the worker's buckets whole; only the pieces of sequences that straddle two
+buckets on different workers (at most two per bucket) are grouped by ``(split, seq_index)`` and joined in
+position order. The incomplete tail sequence of a split is dropped, as llm-foundry's
+``ConcatTokensDataset`` does; :func:`pack_sequences` keeps it, marked by ``num_tokens < seq_len``, so the
+caller can count it before filtering.
 """
 
 from __future__ import annotations
@@ -17,19 +20,22 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType
+from pyspark.sql.types import ArrayType, BooleanType, IntegerType, LongType, StringType
 
 from lakeprep.schemas import conform, schema_of
-from lakeprep.tokenize._kernels import segments, tokenize_documents
+from lakeprep.tokenize._kernels import Run, SequenceCutter, tokenize_documents
 from lakeprep.tokenizers import get_encoding
 
-__all__ = ["order_key", "pack_sequences", "with_tokens"]
+__all__ = ["cut_sequences", "merge_sequence_runs", "order_key", "pack_sequences", "with_tokens"]
 
 _OFFSETS = schema_of({"split": StringType(), "doc_id": StringType(), "offset": LongType(), "tokens": ArrayType(IntegerType())})
-_PIECES = schema_of(
-    {"split": StringType(), "seq_index": LongType(), "pos": IntegerType(), "tokens": ArrayType(IntegerType()), "doc_id": StringType()}
+_RUNS = schema_of(
+    {
+        "split": StringType(), "seq_index": LongType(), "pos": IntegerType(), "tokens": ArrayType(IntegerType()),
+        "doc_ids": ArrayType(StringType()), "whole": BooleanType(),
+    }
 )
-_BUCKET_CHARS = 3  # 4096 order buckets per split
+_BUCKET_CHARS = 2  # 256 order buckets per split: a bucket holds many sequences, so few straddle two workers
 
 
 def with_tokens(
@@ -62,19 +68,39 @@ def order_key(seed: int) -> "F.Column":
     return F.sha2(F.concat_ws(":", F.lit(str(seed)), F.lit("order"), F.col("doc_id")), 256)
 
 
-def pack_sequences(*, seq_len: int, seed: int) -> Callable[[DataFrame], DataFrame]:
-    """``(doc_id, split, tokens, n_tokens)`` -> ``(split, seq_index, tokens, num_tokens, doc_ids)``.
+def _runs_frame(runs: list[Run]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "split": [r.split for r in runs],
+            "seq_index": np.array([r.seq for r in runs], dtype=np.int64),
+            "pos": np.array([r.pos for r in runs], dtype=np.int32),
+            "tokens": [np.asarray(r.tokens, dtype=np.int32) for r in runs],
+            "doc_ids": [r.doc_ids for r in runs],
+            "whole": np.array([r.whole for r in runs], dtype=bool),
+        }
+    )
 
-    Every sequence holds ``seq_len`` tokens except possibly the last of each split.
+
+def cut_sequences(*, seq_len: int, seed: int) -> Callable[[DataFrame], DataFrame]:
+    """``(doc_id, split, tokens, n_tokens)`` -> sequence runs ``(split, seq_index, pos, tokens, doc_ids, whole)``.
+
+    Whole runs are finished sequences; the others are parts for :func:`merge_sequence_runs`. The token rows
+    are exchanged once (by order bucket); cache the result when it is read more than once.
     """
 
     def cut(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        cutter = SequenceCutter(seq_len)  # rows come in stream order, a bucket possibly spanning batches
         for batch in batches:
-            rows = []
-            for split, doc_id, offset, tokens in zip(batch["split"], batch["doc_id"], batch["offset"], batch["tokens"]):
-                for seq, at, piece in segments(np.asarray(tokens, dtype=np.int32), int(offset), seq_len):
-                    rows.append((split, seq, at, piece, doc_id))
-            yield pd.DataFrame(rows, columns=["split", "seq_index", "pos", "tokens", "doc_id"])
+            runs = [
+                run
+                for split, doc_id, offset, tokens in zip(batch["split"], batch["doc_id"], batch["offset"], batch["tokens"])
+                for run in cutter.feed(split, doc_id, np.asarray(tokens, dtype=np.int32), int(offset))
+            ]
+            if runs:
+                yield _runs_frame(runs)
+        tail = list(cutter.close())
+        if tail:
+            yield _runs_frame(tail)
 
     def transform(df: DataFrame) -> DataFrame:
         keyed = df.select("doc_id", "split", "tokens", "n_tokens", order_key(seed).alias("_order")).withColumn(
@@ -85,22 +111,52 @@ def pack_sequences(*, seq_len: int, seed: int) -> Callable[[DataFrame], DataFram
         before = Window.partitionBy("split").orderBy("_bucket").rowsBetween(Window.unboundedPreceding, -1)
         bucket_off = totals.select("split", "_bucket", F.coalesce(F.sum("_bucket_tokens").over(before), F.lit(0)).alias("_bucket_off"))
         inside = Window.partitionBy("split", "_bucket").orderBy("_order", "doc_id").rowsBetween(Window.unboundedPreceding, -1)
-        with_off = (
+        ordered = (
             keyed.join(F.broadcast(bucket_off), on=["split", "_bucket"])
             .withColumn("offset", F.col("_bucket_off") + F.coalesce(F.sum("n_tokens").over(inside), F.lit(0)))
-            .select("split", "doc_id", "offset", "tokens")
+            # the window's own order (no second sort): each worker walks whole buckets in stream order
+            .sortWithinPartitions("split", "_bucket", "_order", "doc_id")
         )
-        pieces = conform(with_off, _OFFSETS).mapInPandas(cut, schema=_PIECES)
-        return (
-            pieces.groupBy("split", "seq_index")
-            .agg(F.sort_array(F.collect_list(F.struct("pos", "tokens", "doc_id"))).alias("_parts"))
-            .select(
-                "split",
-                "seq_index",
-                F.flatten(F.transform("_parts", lambda p: p["tokens"])).alias("tokens"),
-                F.transform("_parts", lambda p: p["doc_id"]).alias("doc_ids"),
-            )
-            .withColumn("num_tokens", F.size("tokens"))
+        return conform(ordered, _OFFSETS).mapInPandas(cut, schema=_RUNS)
+
+    return transform
+
+
+def _joined(runs: DataFrame) -> DataFrame:
+    """Runs grouped by sequence and joined in position order (a shuffle of these runs' tokens)."""
+    return (
+        runs.groupBy("split", "seq_index")
+        .agg(F.sort_array(F.collect_list(F.struct("pos", "tokens", "doc_ids"))).alias("_parts"))
+        .select(
+            "split",
+            "seq_index",
+            F.flatten(F.transform("_parts", lambda p: p["tokens"])).alias("tokens"),
+            F.flatten(F.transform("_parts", lambda p: p["doc_ids"])).alias("doc_ids"),
         )
+    )
+
+
+def merge_sequence_runs() -> Callable[[DataFrame], DataFrame]:
+    """Sequence runs -> ``(split, seq_index, tokens, doc_ids, num_tokens)``: whole runs as they are, the parts
+    of the others grouped by sequence and joined in position order (the only tokens that are shuffled). The
+    runs are read twice: cache them first."""
+
+    def transform(runs: DataFrame) -> DataFrame:
+        whole = runs.where(F.col("whole")).select("split", "seq_index", "tokens", "doc_ids")
+        return whole.unionByName(_joined(runs.where(~F.col("whole")))).withColumn("num_tokens", F.size("tokens"))
+
+    return transform
+
+
+def pack_sequences(*, seq_len: int, seed: int) -> Callable[[DataFrame], DataFrame]:
+    """``(doc_id, split, tokens, n_tokens)`` -> ``(split, seq_index, tokens, doc_ids, num_tokens)``.
+
+    Every sequence holds ``seq_len`` tokens except possibly the last of each split. One pass without a cache:
+    every run, whole or not, goes through the regrouping. With a cache, :func:`cut_sequences` then
+    :func:`merge_sequence_runs` shuffles only the parts (the batch build does that).
+    """
+
+    def transform(df: DataFrame) -> DataFrame:
+        return _joined(df.transform(cut_sequences(seq_len=seq_len, seed=seed))).withColumn("num_tokens", F.size("tokens"))
 
     return transform
