@@ -83,6 +83,7 @@ bench: $(STAMP) bench-corpus
 	$(BIN)/python benchmarks/chunking.py --real --chunk-size 512 --overlap 64
 	$(BIN)/python benchmarks/chunking.py --real --chunk-size 128 --overlap 16
 	$(BIN)/python benchmarks/mds.py --docs 10000 --master 'local[2]'
+	$(BIN)/python benchmarks/packing.py --docs 20000 --master 'local[2]'
 	$(BIN)/python benchmarks/e2e.py --sizes 10000 100000 --master 'local[2]'
 	$(BIN)/python benchmarks/formats.py --master 'local[2]'
 	$(BIN)/python benchmarks/storage.py
