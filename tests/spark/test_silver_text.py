@@ -92,3 +92,40 @@ def test_profiles_and_languages_on_the_manual_pages(spark: SparkSession) -> None
         scored("docs").schema,
     )
     assert_df_equality(scored("docs", ("en",)), expected_docs, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_one_pass_preparation_equals_the_three_transforms(spark: SparkSession) -> None:
+    """``prepare_documents`` (silver's one Arrow round trip) gives the columns and values of ``normalize_texts``
+    -> ``mask_pii`` -> ``score_documents``: on the manual pages, a German note and texts full of PII, with PII
+    masking on (pseudonyms), off, and with a language filter."""
+    from lakeprep.config import PiiConfig
+    from lakeprep.pii.mask import mask_pii
+    from lakeprep.text.prepare import prepare_documents
+
+    pii_rows = [
+        ("pii-1", "<p>Mail jane.doe@example.org or call +1 415 555 0132; card 4111 1111 1111 1111.</p>", "html"),
+        ("pii-2", "Server 10.0.0.7 and 203.0.113.9 answered; IBAN DE89 3704 0044 0532 0130 00 paid.", "txt"),
+        ("empty", "", "txt"),
+    ]
+    df = _pages(spark).unionByName(spark.createDataFrame(pii_rows, "doc_id string, text string, format string"))
+    key = b"0123456789abcdef-test-key"
+    for pii, keep in ((PiiConfig(default_action="pseudonymize"), ()), (PiiConfig(enabled=False), ("en",))):
+        thresholds = PROFILES["docs"]
+        chained = (
+            df.transform(normalize_texts(options=NormalizeOptions()))
+            .transform(mask_pii(cfg=pii, key=key if pii.enabled else None))
+            .transform(score_documents(thresholds=thresholds, keep_languages=keep))
+        )
+        fused = df.transform(
+            prepare_documents(
+                normalize=NormalizeOptions(), pii=pii, key=key if pii.enabled else None, thresholds=thresholds, keep_languages=keep
+            )
+        )
+        assert fused.schema == chained.schema
+        sortable = {"pii_counts": F.to_json(F.array_sort(F.map_entries("pii_counts")))}  # maps cannot be sorted
+        assert_df_equality(fused.withColumns(sortable), chained.withColumns(sortable), ignore_row_order=True)
+        if pii.enabled:
+            masked = {r["doc_id"]: r for r in fused.collect()}
+            assert "jane.doe@example.org" not in masked["pii-1"]["text"] and masked["pii-1"]["pii_counts"]
+        else:
+            assert fused.where(F.size("pii_counts") > 0).count() == 0

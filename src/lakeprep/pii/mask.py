@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -16,10 +16,11 @@ from lakeprep.errors import ConfigError
 from lakeprep.pii._kernels import detector, mask_text, resolve_overlaps
 from lakeprep.schemas import schema_of, without
 
-__all__ = ["mask_pii", "pseudonym_key"]
+__all__ = ["PII_COUNTS_TYPE", "mask_pii", "masker", "pseudonym_key"]
 
 
 _MASKED = schema_of({"text": StringType(), "counts": StringType()})
+PII_COUNTS_TYPE = "map<string,int>"  # pii_counts: spans found per type
 
 
 def pseudonym_key(cfg: PiiConfig) -> bytes | None:
@@ -36,12 +37,11 @@ def pseudonym_key(cfg: PiiConfig) -> bytes | None:
     return value.encode("utf-8")
 
 
-def mask_pii(*, cfg: PiiConfig, key: bytes | None, text_col: str = "text") -> Callable[[DataFrame], DataFrame]:
-    """Replace PII in ``text_col`` per ``cfg`` and add ``pii_counts`` (map<string,int>: spans found per type).
+def masker(*, cfg: PiiConfig, key: bytes | None) -> Callable[[Iterable[str | None]], tuple[list[str | None], list[str]]]:
+    """The kernel of :func:`mask_pii` over one batch: masked texts and their counts per type (JSON objects).
 
-    Other columns pass through unchanged. With ``cfg.enabled`` false the text is left alone and
-    ``pii_counts`` is an empty map.
-    """
+    Checks a configured NER model on the caller's side (the driver), so a missing one stops a build before
+    any Spark job; detectors are compiled once per process where the function runs."""
     types = tuple(cfg.types)
     ner = cfg.ner
     actions = {t: cfg.actions.get(t, cfg.default_action) for t in (*types, *(ner.types if ner.enabled else ()))}
@@ -49,17 +49,17 @@ def mask_pii(*, cfg: PiiConfig, key: bytes | None, text_col: str = "text") -> Ca
     if cfg.enabled and ner.enabled:
         from lakeprep.pii.ner import check_ner
 
-        check_ner(ner.model)  # on the driver: a missing model stops the build before any Spark job
+        check_ner(ner.model)
 
-    @F.pandas_udf(_MASKED)  # type: ignore[call-overload]  # a type object: DDL strings are parsed by the server
-    def _mask(texts: pd.Series) -> pd.DataFrame:
+    def mask(texts: Iterable[str | None]) -> tuple[list[str | None], list[str]]:
         det = detector(*options)  # compiled once per Python worker
         names = None
         if ner.enabled:
             from lakeprep.pii.ner import name_finder
 
             names = name_finder(ner.model, tuple(ner.types), ner.min_score)
-        out_text, out_counts = [], []
+        out_text: list[str | None] = []
+        out_counts: list[str] = []
         for text in texts:
             if text is None:
                 out_text.append(None)
@@ -71,14 +71,30 @@ def mask_pii(*, cfg: PiiConfig, key: bytes | None, text_col: str = "text") -> Ca
             masked, counts = mask_text(text, spans, actions=actions, key=key)
             out_text.append(masked)
             out_counts.append(json.dumps(dict(counts)))
+        return out_text, out_counts
+
+    return mask
+
+
+def mask_pii(*, cfg: PiiConfig, key: bytes | None, text_col: str = "text") -> Callable[[DataFrame], DataFrame]:
+    """Replace PII in ``text_col`` per ``cfg`` and add ``pii_counts`` (map<string,int>: spans found per type).
+
+    Other columns pass through unchanged. With ``cfg.enabled`` false the text is left alone and
+    ``pii_counts`` is an empty map.
+    """
+    mask = masker(cfg=cfg, key=key)
+
+    @F.pandas_udf(_MASKED)  # type: ignore[call-overload]  # a type object: DDL strings are parsed by the server
+    def _mask(texts: pd.Series) -> pd.DataFrame:
+        out_text, out_counts = mask(texts)
         return pd.DataFrame({"text": out_text, "counts": out_counts})
 
     def transform(df: DataFrame) -> DataFrame:
         if not cfg.enabled:
-            return df.withColumn("pii_counts", F.create_map().cast("map<string,int>"))
+            return df.withColumn("pii_counts", F.create_map().cast(PII_COUNTS_TYPE))
         # no df.columns: declarative pipelines forbid analysing a frame while the graph is defined
         masked = df.withColumn("_pii", _mask(F.col(text_col))).withColumns(
-            {text_col: F.col("_pii.text"), "pii_counts": F.from_json("_pii.counts", "map<string,int>")}
+            {text_col: F.col("_pii.text"), "pii_counts": F.from_json("_pii.counts", PII_COUNTS_TYPE)}
         )
         return without(masked, "_pii")
 

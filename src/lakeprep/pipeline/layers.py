@@ -33,7 +33,7 @@ from lakeprep.dedup.minhash import (
     with_minhash,
 )
 from lakeprep.io.landing import extension_of, max_bytes_of, parse_landing_files
-from lakeprep.pii.mask import mask_pii, pseudonym_key
+from lakeprep.pii.mask import pseudonym_key
 from lakeprep.pipeline.spec import BuildContext, TableSpec
 from lakeprep.schemas import (
     BRONZE_DOCUMENTS,
@@ -46,7 +46,7 @@ from lakeprep.schemas import (
     TRAINING_SEQUENCES,
 )
 from lakeprep.splits import assign_splits, split_groups
-from lakeprep.text.transforms import normalize_texts, score_documents
+from lakeprep.text.prepare import prepare_documents
 from lakeprep.tokenize.pack import cut_sequences, merge_sequence_runs, with_tokens
 
 __all__ = [
@@ -157,11 +157,10 @@ def _silver_scored(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildConte
     return ctx.cache(
         inputs["bronze.documents"]
         .select("doc_id", "source_path", "record_index", "record_id", "format", "text", "attributes", "ingest_ts", "ingest_run_id")
-        .transform(normalize_texts(options=s.normalize))
-        .transform(mask_pii(cfg=s.pii, key=pseudonym_key(s.pii)))
         .transform(
-            score_documents(
-                thresholds=s.quality, language=s.language.enabled, keep_languages=s.language.keep, min_lang_score=s.language.min_score
+            prepare_documents(  # normalize_texts -> mask_pii -> score_documents in one Arrow round trip
+                normalize=s.normalize, pii=s.pii, key=pseudonym_key(s.pii), thresholds=s.quality,
+                language=s.language.enabled, keep_languages=s.language.keep, min_lang_score=s.language.min_score,
             )
         )
     )

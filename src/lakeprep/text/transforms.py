@@ -8,8 +8,9 @@ pass through unchanged.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -21,7 +22,7 @@ from lakeprep.text.lang import UNDETERMINED, language_of
 from lakeprep.text.normalize import NormalizeOptions, normalize_document
 from lakeprep.text.quality import QualityThresholds, quality_reasons, signals_and_prose
 
-__all__ = ["normalize_texts", "score_documents"]
+__all__ = ["SCORE_COLUMNS", "SCORE_SCHEMA", "normalize_batch", "normalize_texts", "score_documents", "scorer"]
 
 # pandas UDFs return nullable fields
 _SCORE = StructType(
@@ -33,12 +34,42 @@ _SCORE = StructType(
 )
 
 
+SCORE_SCHEMA: StructType = _SCORE
+SCORE_COLUMNS: tuple[str, ...] = tuple(_SCORE.fieldNames())
+"""What :func:`score_documents` adds, in order: ``content_hash``, the quality signals, ``lang``, ``lang_score``,
+``quality_reasons``."""
+
+
+def normalize_batch(texts: Iterable[str], formats: Iterable[str], options: NormalizeOptions) -> list[str]:
+    """The kernel of :func:`normalize_texts` over one batch."""
+    return [normalize_document(t, f, options) for t, f in zip(texts, formats)]
+
+
+def scorer(
+    *, thresholds: QualityThresholds, language: bool = True, keep_languages: Sequence[str] = (), min_lang_score: float = 0.0
+) -> Callable[[str], tuple[Any, ...]]:
+    """The kernel of :func:`score_documents` for one text: its :data:`SCORE_COLUMNS` values."""
+    keep = frozenset(keep_languages)
+
+    def score(text: str) -> tuple[Any, ...]:
+        signals, prose = signals_and_prose(text, code_aware=thresholds.code_aware)
+        reasons = quality_reasons(signals, thresholds)
+        if not text:
+            reasons = ["empty_after_normalize", *reasons]
+        lang, lang_score = language_of(prose, min_score=min_lang_score) if language else (UNDETERMINED, 0.0)
+        if keep and lang not in keep:
+            reasons.append(f"lang:{lang}")
+        return (hashlib.sha256(text.encode("utf-8")).hexdigest(), *astuple(signals), lang, lang_score, reasons)
+
+    return score
+
+
 def normalize_texts(*, options: NormalizeOptions) -> Callable[[DataFrame], DataFrame]:
     """``text`` (of format ``format``) -> normalized text; HTML becomes Markdown-like text."""
 
     @F.pandas_udf(StringType())  # type: ignore[call-overload]  # a type object: DDL strings are parsed by the server
     def _normalize(texts: pd.Series, formats: pd.Series) -> pd.Series:
-        return pd.Series([normalize_document(t, f, options) for t, f in zip(texts, formats)])
+        return pd.Series(normalize_batch(texts, formats, options))
 
     def transform(df: DataFrame) -> DataFrame:
         return df.withColumn("text", _normalize(F.col("text"), F.col("format")))
@@ -56,22 +87,12 @@ def score_documents(
     with ``keep_languages`` a document in another language gets ``lang:<code>``. Without ``language`` the
     columns hold ``und`` and 0.
     """
-    names = _SCORE.fieldNames()
-    keep = frozenset(keep_languages)
+    names = SCORE_COLUMNS
+    score = scorer(thresholds=thresholds, language=language, keep_languages=keep_languages, min_lang_score=min_lang_score)
 
     @F.pandas_udf(_SCORE)  # type: ignore[call-overload]
     def _score(texts: pd.Series) -> pd.DataFrame:
-        rows = []
-        for text in texts:
-            signals, prose = signals_and_prose(text, code_aware=thresholds.code_aware)
-            reasons = quality_reasons(signals, thresholds)
-            if not text:
-                reasons = ["empty_after_normalize", *reasons]
-            lang, score = language_of(prose, min_score=min_lang_score) if language else (UNDETERMINED, 0.0)
-            if keep and lang not in keep:
-                reasons.append(f"lang:{lang}")
-            rows.append((hashlib.sha256(text.encode("utf-8")).hexdigest(), *astuple(signals), lang, score, reasons))
-        return pd.DataFrame(rows, columns=names)
+        return pd.DataFrame([score(text) for text in texts], columns=names)
 
     def transform(df: DataFrame) -> DataFrame:
         # withColumns, not df.columns: declarative pipelines forbid analysing a frame while defining it
