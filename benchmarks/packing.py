@@ -75,7 +75,11 @@ def main() -> None:
 
     from lakeprep.config import SparkConfig
     from lakeprep.session import get_spark, local_test_conf
-    from lakeprep.tokenize.pack import cut_sequences, merge_sequence_runs, pack_sequences
+    from lakeprep.tokenize.pack import (
+        cut_sequences,
+        merge_sequence_runs,
+        pack_sequences,
+    )
 
     rng = np.random.default_rng(args.seed)
     lengths = np.maximum(1, rng.lognormal(np.log(args.mean_tokens) - 0.5, 1.0, size=args.docs)).astype(int)

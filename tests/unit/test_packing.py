@@ -6,7 +6,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lakeprep.tokenize._kernels import Run, SequenceCutter, pack_stream, segments, tokenize_documents
+from lakeprep.tokenize._kernels import (
+    Run,
+    SequenceCutter,
+    pack_stream,
+    segments,
+    tokenize_documents,
+)
 from lakeprep.tokenizers import get_encoding
 
 

@@ -47,7 +47,7 @@ from lakeprep.schemas import (
 )
 from lakeprep.splits import assign_splits, split_groups
 from lakeprep.text.prepare import prepare_documents
-from lakeprep.tokenize.pack import cut_sequences, merge_sequence_runs, with_tokens
+from lakeprep.tokenize.pack import cut_sequences, merge_sequence_runs, pack_sequences, with_tokens
 
 __all__ = [
     "DECLARATIVE_CC_ROUNDS",
@@ -389,6 +389,8 @@ def _gold_packed(inputs: Mapping[str, DataFrame], cfg: Config, ctx: BuildContext
     tokens = ctx.cache(
         inputs["gold.splits"].select("doc_id", "split", "text").transform(with_tokens(encoding=s.encoding, append_eos=s.append_eos))
     )
+    if not ctx.eager:  # no cache in a declarative pipeline: one pass, every run through the regrouping
+        return tokens.transform(pack_sequences(seq_len=s.seq_len, seed=cfg.gold.splits.seed))
     runs = ctx.cache(tokens.transform(cut_sequences(seq_len=s.seq_len, seed=cfg.gold.splits.seed)))
     return runs.transform(merge_sequence_runs())
 

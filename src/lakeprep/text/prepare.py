@@ -21,7 +21,12 @@ from lakeprep.pii.mask import PII_COUNTS_TYPE, masker
 from lakeprep.schemas import without
 from lakeprep.text.normalize import NormalizeOptions
 from lakeprep.text.quality import QualityThresholds
-from lakeprep.text.transforms import SCORE_COLUMNS, SCORE_SCHEMA, normalize_batch, scorer
+from lakeprep.text.transforms import (
+    SCORE_COLUMNS,
+    SCORE_SCHEMA,
+    normalize_batch,
+    scorer,
+)
 
 __all__ = ["prepare_documents"]
 
