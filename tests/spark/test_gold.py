@@ -6,8 +6,6 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ from pyspark.sql import functions as F
 
 from lakeprep.chunking._kernels import chunk_document, chunk_id
 from lakeprep.chunking.chunk import explode_chunks
-from lakeprep.io.delta import history, quote_path
+from lakeprep.io.delta import history, quote_path, session_conf
 from lakeprep.pipeline.batch import run_build
 from lakeprep.splits import assign_splits
 from lakeprep.tokenize._kernels import pack_stream
@@ -54,18 +52,6 @@ def test_explode_chunks_matches_the_kernel(spark: SparkSession) -> None:
     assert actual.where(F.col("token_count") > 40).count() == 0
 
 
-@contextmanager
-def _sql_conf(spark: SparkSession, conf: Mapping[str, str]) -> Iterator[None]:
-    saved = {k: spark.conf.get(k) for k in conf}
-    for k, v in conf.items():
-        spark.conf.set(k, v)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            spark.conf.set(k, v)
-
-
 def _order(seed: int, doc_id: str) -> str:
     return hashlib.sha256(f"{seed}:order:{doc_id}".encode()).hexdigest()
 
@@ -79,7 +65,7 @@ def test_pack_sequences_equals_the_single_process_packer(spark: SparkSession) ->
     df = spark.createDataFrame(docs, "doc_id string, split string, tokens array<int>, n_tokens int")
     # four workers holding interleaved order buckets: sequences come out whole where a worker's buckets hold
     # them, and as parts regrouped by position where they straddle workers; both paths must be taken
-    with _sql_conf(spark, {"spark.sql.shuffle.partitions": "4", "spark.sql.adaptive.coalescePartitions.enabled": "false"}):
+    with session_conf(spark, {"spark.sql.shuffle.partitions": "4", "spark.sql.adaptive.coalescePartitions.enabled": "false"}):
         runs = df.transform(cut_sequences(seq_len=64, seed=7)).collect()
         packed = df.transform(pack_sequences(seq_len=64, seed=7)).collect()
     assert sum(r["whole"] for r in runs) > 20 and sum(not r["whole"] for r in runs) > 20, len(runs)

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterable
 
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
@@ -16,11 +16,16 @@ from lakeprep.errors import ConfigError
 from lakeprep.pii._kernels import detector, mask_text, resolve_overlaps
 from lakeprep.schemas import schema_of, without
 
-__all__ = ["PII_COUNTS_TYPE", "mask_pii", "masker", "pseudonym_key"]
+__all__ = ["mask_pii", "masker", "pii_counts_column", "pseudonym_key"]
 
 
 _MASKED = schema_of({"text": StringType(), "counts": StringType()})
-PII_COUNTS_TYPE = "map<string,int>"  # pii_counts: spans found per type
+_PII_COUNTS_TYPE = "map<string,int>"  # pii_counts: spans found per type
+
+
+def pii_counts_column(counts_json: str | None) -> Column:
+    """``pii_counts`` from the column of JSON counts a masking UDF returned, or empty when PII is off (None)."""
+    return F.create_map().cast(_PII_COUNTS_TYPE) if counts_json is None else F.from_json(counts_json, _PII_COUNTS_TYPE)
 
 
 def pseudonym_key(cfg: PiiConfig) -> bytes | None:
@@ -91,10 +96,10 @@ def mask_pii(*, cfg: PiiConfig, key: bytes | None, text_col: str = "text") -> Ca
 
     def transform(df: DataFrame) -> DataFrame:
         if not cfg.enabled:
-            return df.withColumn("pii_counts", F.create_map().cast(PII_COUNTS_TYPE))
+            return df.withColumn("pii_counts", pii_counts_column(None))
         # no df.columns: declarative pipelines forbid analysing a frame while the graph is defined
         masked = df.withColumn("_pii", _mask(F.col(text_col))).withColumns(
-            {text_col: F.col("_pii.text"), "pii_counts": F.from_json("_pii.counts", PII_COUNTS_TYPE)}
+            {text_col: F.col("_pii.text"), "pii_counts": pii_counts_column("_pii.counts")}
         )
         return without(masked, "_pii")
 

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from lakeprep.config import PiiConfig
-from lakeprep.pii.mask import PII_COUNTS_TYPE, masker
+from lakeprep.pii.mask import masker, pii_counts_column
 from lakeprep.schemas import without
 from lakeprep.text.normalize import NormalizeOptions
 from lakeprep.text.quality import QualityThresholds
@@ -59,7 +59,7 @@ def prepare_documents(
         return out
 
     def transform(df: DataFrame) -> DataFrame:
-        counts = F.from_json("_prep.pii", PII_COUNTS_TYPE) if pii.enabled else F.create_map().cast(PII_COUNTS_TYPE)
+        counts = pii_counts_column("_prep.pii" if pii.enabled else None)
         prepared = df.withColumn("_prep", _prepare(F.col("text"), F.col("format")))
         # the chain's column order: text in place, then pii_counts, then the score columns
         return without(

@@ -25,7 +25,7 @@ from lakeprep.text.quality import QualityThresholds, quality_reasons, signals_an
 __all__ = ["SCORE_COLUMNS", "SCORE_SCHEMA", "normalize_batch", "normalize_texts", "score_documents", "scorer"]
 
 # pandas UDFs return nullable fields
-_SCORE = StructType(
+SCORE_SCHEMA = StructType(
     [
         StructField("content_hash", StringType(), True),
         *[StructField(f.name, f.dataType, True) for f in (*QUALITY_SIGNAL_FIELDS, *LANGUAGE_FIELDS)],
@@ -34,8 +34,7 @@ _SCORE = StructType(
 )
 
 
-SCORE_SCHEMA: StructType = _SCORE
-SCORE_COLUMNS: tuple[str, ...] = tuple(_SCORE.fieldNames())
+SCORE_COLUMNS: tuple[str, ...] = tuple(SCORE_SCHEMA.fieldNames())
 """What :func:`score_documents` adds, in order: ``content_hash``, the quality signals, ``lang``, ``lang_score``,
 ``quality_reasons``."""
 
@@ -90,7 +89,7 @@ def score_documents(
     names = SCORE_COLUMNS
     score = scorer(thresholds=thresholds, language=language, keep_languages=keep_languages, min_lang_score=min_lang_score)
 
-    @F.pandas_udf(_SCORE)  # type: ignore[call-overload]
+    @F.pandas_udf(SCORE_SCHEMA)  # type: ignore[call-overload]
     def _score(texts: pd.Series) -> pd.DataFrame:
         return pd.DataFrame([score(text) for text in texts], columns=names)
 

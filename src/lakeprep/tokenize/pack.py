@@ -2,7 +2,7 @@
 
 Packing is done in parallel without collecting anything and without shuffling every token twice: documents
 get a seeded order within their split (sha256 of seed and doc id); per-split token offsets come from a
-running sum over a few thousand order buckets (a small aggregate) plus a running sum inside each bucket,
+running sum over 256 order buckets per split (a small aggregate) plus a running sum inside each bucket,
 computed where the bucket's rows already are (one exchange of the token rows by bucket). In that same
 place, walking each bucket in order, :class:`lakeprep.tokenize._kernels.SequenceCutter` emits every
 sequence that lies inside the worker's buckets whole; only the pieces of sequences that straddle two
