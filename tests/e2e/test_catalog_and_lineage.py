@@ -40,7 +40,9 @@ spark = get_spark(SparkConfig(master="local[1]"), extra_conf=json.loads(sys.argv
 names = sorted(r["tableName"] for r in spark.sql("SHOW TABLES IN spark_catalog.lakeprep_test").collect())
 rows = {n: spark.table(f"spark_catalog.lakeprep_test.{n}").count() for n in ("bronze_documents", "silver_documents", "gold_chunks")}
 first = spark.sql("SELECT count(*) FROM lakeprep_test.bronze_documents VERSION AS OF 0").first()[0]
-print(json.dumps({"names": names, "rows": rows, "v0": first}))
+jvm = spark.sparkContext._jvm  # the user's driver options and lakeprep's collector, both on the JVM it started
+gc = [b.getName() for b in jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()]
+print(json.dumps({"names": names, "rows": rows, "v0": first, "gc": gc, "derby": jvm.java.lang.System.getProperty("derby.system.home")}))
 """
 
 
@@ -86,6 +88,7 @@ def test_catalog_names_and_mlflow_lineage(tmp_path: Path, request: pytest.Fixtur
         "quarantine_bronze", "quarantine_silver", "silver_dedup_clusters", "silver_documents", "silver_minhash_index",
     ])
     assert got["rows"] == {"bronze_documents": 21, "silver_documents": 17, "gold_chunks": 17} and got["v0"] == 0
+    assert got["derby"] == str(tmp_path) and "PS Scavenge" in got["gc"], got  # lakeprep.session.DRIVER_JAVA_OPTIONS added
 
     # the MLflow run: params, metrics, every table with its version, the report and gates as artifacts
     mlflow.set_tracking_uri(store)

@@ -67,3 +67,12 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captu
     good.write_text("{}")
     assert main(["history", "gold", "--config", str(good)]) == 2
     assert "unknown table 'gold'" in capsys.readouterr().err
+
+
+def test_a_session_lakeprep_starts_runs_the_parallel_collector(spark: SparkSession) -> None:
+    """The test session is made by :func:`lakeprep.session.get_spark` like a build's: its driver JVM got
+    ``DRIVER_JAVA_OPTIONS`` (``-XX:+UseParallelGC``) on its command line."""
+    jvm = spark.sparkContext._jvm
+    names = [b.getName() for b in jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()]
+    assert sorted(names) == ["PS MarkSweep", "PS Scavenge"], names
+    assert "-XX:+UseParallelGC" in spark.sparkContext.getConf().get("spark.driver.extraJavaOptions")

@@ -12,7 +12,7 @@ from lakeprep.errors import ConfigError
 from lakeprep.io import files
 from lakeprep.io.catalog import qualified_name, table_for_name
 from lakeprep.session import _main as session_main
-from lakeprep.session import cached_delta_jars, delta_packages, storage_conf, storage_packages
+from lakeprep.session import DRIVER_JAVA_OPTIONS, cached_delta_jars, delta_packages, storage_conf, storage_packages, with_driver_java_options
 
 
 def test_object_storage_adds_the_s3a_connector_of_pysparks_hadoop(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,6 +50,17 @@ def test_a_local_submit_takes_the_delta_jars_from_ivys_cache_once_they_are_there
     conf.write_text("storage: {root: 's3a://bucket/lake'}\n")
     assert session_main(["--submit-args", "--config", str(conf)]) == 0
     assert capsys.readouterr().out.startswith("--packages io.delta:")
+
+
+def test_the_driver_gets_the_parallel_collector_unless_a_gc_is_chosen(capsys: pytest.CaptureFixture[str]) -> None:
+    assert DRIVER_JAVA_OPTIONS == "-XX:+UseParallelGC"
+    assert with_driver_java_options({"a": "1"}) == {"a": "1", "spark.driver.extraJavaOptions": "-XX:+UseParallelGC"}
+    derby = {"spark.driver.extraJavaOptions": "-Dderby.system.home=/tmp/x"}  # the user's options stay, ours are added
+    assert with_driver_java_options(derby)["spark.driver.extraJavaOptions"] == "-Dderby.system.home=/tmp/x -XX:+UseParallelGC"
+    chosen = {"spark.driver.extraJavaOptions": "-Xss4m -XX:+UseG1GC"}  # a collector the user named wins
+    assert with_driver_java_options(chosen) == chosen
+    assert session_main(["--conf-args"]) == 0  # spark-submit starts the driver: the flag goes on its command line
+    assert "--conf spark.driver.extraJavaOptions=-XX:+UseParallelGC" in capsys.readouterr().out.split("\n")[0]
 
 
 def test_config_lists_every_location_a_build_touches(tmp_path: Path) -> None:

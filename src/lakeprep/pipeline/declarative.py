@@ -65,7 +65,7 @@ def run_pipeline(
     ``warehouse`` is where the tables land (``spark.sql.warehouse.dir``; default: Spark's, relative to
     the spec's folder). Returns the CLI's exit code; its output goes to this process's stdout/stderr.
     """
-    from lakeprep.session import DELTA_SESSION_CONF, delta_jars
+    from lakeprep.session import DELTA_SESSION_CONF, delta_jars, with_driver_java_options
 
     spec = Path(spec).resolve()
     if not spec.is_file():
@@ -73,7 +73,7 @@ def run_pipeline(
     tool = Path(sys.executable).with_name("spark-pipelines")
     if not tool.is_file():
         raise ConfigError("spark-pipelines", f"{tool} not found: install pyspark[pipelines] into this environment")
-    conf = dict(DELTA_SESSION_CONF)
+    conf = with_driver_java_options(DELTA_SESSION_CONF)  # the Connect server (driver) is a local JVM
     if warehouse is not None:
         conf["spark.sql.warehouse.dir"] = str(Path(warehouse).resolve())
     env = dict(os.environ)
