@@ -82,10 +82,14 @@ def with_driver_java_options(conf: Mapping[str, str]) -> dict[str, str]:
 # the code of wide projections in every task before the compiled-class cache is even consulted; on the 5-file
 # fault corpus that code's comment-stripping regexes alone were 14% of the JVM's sampled CPU (and executor tasks
 # went from 36 to 16 CPU-s with these settings), and they took 22% off the bronze tests' wall time (169 s ->
-# 132 s). Large data wants generated code: leave them out of a cluster config.
+# 132 s). Without adaptive execution every shuffle of a query is a job of its own no longer: a tiny build runs 344
+# Spark jobs instead of 521, and took 56.2-58.0 s cold instead of 59.2-60.8 s (three interleaved pairs); small
+# tables have no partitions to coalesce or skew to split. Large data wants generated code and adaptive
+# execution: leave these out of a cluster config.
 SMALL_DATA_CONF: Mapping[str, str] = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
 }
 
 
@@ -187,7 +191,6 @@ def local_test_conf(warehouse: str, *, small_data: bool = False) -> dict[str, st
         "spark.default.parallelism": "2",
         "spark.sql.warehouse.dir": warehouse,
         "spark.driver.memory": "6g",
-        "spark.sql.adaptive.enabled": "true",
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.ui.retainedExecutions": "20",
         "spark.ui.retainedJobs": "100",
