@@ -61,7 +61,7 @@ _LOCAL_DEFAULTS: Mapping[str, str] = {
 
 
 # The driver JVM's garbage collector when lakeprep starts the driver (a local session, a local Connect server, the
-# spark-submit arguments it prints). A build is a throughput job of many short queries: with G1 (the JVM's choice
+# spark-submit arguments it prints; not spark-pipelines, see lakeprep.pipeline.declarative.run_pipeline). A build is a throughput job of many short queries: with G1 (the JVM's choice
 # on 2 cores) a cold tiny build took 60.5-63.3 s and a warm one 34.5-35.8 s; with the parallel collector 56.7-59.9 s
 # and 32.3-32.5 s (three interleaved pairs, README "Where a warm tiny build's time goes"). A GC already named in
 # ``spark.driver.extraJavaOptions`` wins; executors on a cluster keep theirs.

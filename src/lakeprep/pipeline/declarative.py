@@ -65,7 +65,7 @@ def run_pipeline(
     ``warehouse`` is where the tables land (``spark.sql.warehouse.dir``; default: Spark's, relative to
     the spec's folder). Returns the CLI's exit code; its output goes to this process's stdout/stderr.
     """
-    from lakeprep.session import DELTA_SESSION_CONF, delta_jars, with_driver_java_options
+    from lakeprep.session import DELTA_SESSION_CONF, delta_jars
 
     spec = Path(spec).resolve()
     if not spec.is_file():
@@ -73,7 +73,10 @@ def run_pipeline(
     tool = Path(sys.executable).with_name("spark-pipelines")
     if not tool.is_file():
         raise ConfigError("spark-pipelines", f"{tool} not found: install pyspark[pipelines] into this environment")
-    conf = with_driver_java_options(DELTA_SESSION_CONF)  # the Connect server (driver) is a local JVM
+    # no spark.driver.extraJavaOptions (lakeprep.session.DRIVER_JAVA_OPTIONS) here: with it, pyspark 4.2.0's
+    # spark-pipelines starts its Connect server without the Delta catalog ("provider 'delta' does not support
+    # external metadata" when it creates the first table)
+    conf = dict(DELTA_SESSION_CONF)
     if warehouse is not None:
         conf["spark.sql.warehouse.dir"] = str(Path(warehouse).resolve())
     env = dict(os.environ)
