@@ -155,22 +155,26 @@ def write_report(
     rc = cfg.report
     base = _previous_tag(spark, cfg, tag, against)
     t = sections.table_reader(spark, cfg, tag.tables)  # each table opened once for every section
-    report = {
-        "tag": tag.name,
-        "run_id": tag.run_id,
-        "config": cfg.fingerprint(),
-        "run": run_part,
-        "tables": table_stats(spark, cfg, tag.tables, reader=t),
-        "mds_manifest": tag.mds_manifest,
-        "flow": sections.flow(spark, cfg, tag.tables, tag.mds_manifest, reader=t),
-        "gates": sections.gate_rows(cfg, tag.run_id),
-        "examples": sections.examples(spark, cfg, tag.tables, per_reason=rc.examples, reader=t),
-        "distributions": sections.distributions(spark, cfg, tag.tables, top=rc.top_folders, reader=t),
-        "changes": None if base is None else {
-            "against": base.name, "alert_share": rc.change_alert,
-            **sections.changes(spark, cfg, tag.tables, base.tables, list_limit=rc.list_limit),
-        },
-    }
+    stats = sections.StatsReader(t)  # the aggregates read a persisted narrow copy; the examples, the text
+    try:
+        report = {
+            "tag": tag.name,
+            "run_id": tag.run_id,
+            "config": cfg.fingerprint(),
+            "run": run_part,
+            "tables": table_stats(spark, cfg, tag.tables, reader=stats),
+            "mds_manifest": tag.mds_manifest,
+            "flow": sections.flow(spark, cfg, tag.tables, tag.mds_manifest, reader=stats),
+            "gates": sections.gate_rows(cfg, tag.run_id),
+            "examples": sections.examples(spark, cfg, tag.tables, per_reason=rc.examples, reader=t),
+            "distributions": sections.distributions(spark, cfg, tag.tables, top=rc.top_folders, reader=stats),
+            "changes": None if base is None else {
+                "against": base.name, "alert_share": rc.change_alert,
+                **sections.changes(spark, cfg, tag.tables, base.tables, list_limit=rc.list_limit),
+            },
+        }
+    finally:
+        stats.release()
     body = {"report.json": json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", "report.html": render_html(report)}
     for name, text in body.items():
         files.write_text(files.join(run_dir, name), text)

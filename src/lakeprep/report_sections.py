@@ -23,7 +23,7 @@ from lakeprep.config import Config
 from lakeprep.io import files
 from lakeprep.io.delta import read_table
 
-__all__ = ["changes", "distributions", "examples", "flow", "gate_rows", "safe_excerpt", "TableReader", "table_reader"]
+__all__ = ["STATS_COLUMNS", "StatsReader", "TableReader", "changes", "distributions", "examples", "flow", "gate_rows", "safe_excerpt", "table_reader"]
 
 _EXCERPT_CHARS = 240
 
@@ -59,6 +59,42 @@ def table_reader(spark: SparkSession, cfg: Config, versions: Mapping[str, int]) 
         return opened[name]
 
     return t
+
+
+# The columns the aggregate sections (table stats, flow, distributions) read, per table: no text.
+STATS_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "bronze.documents": ("source_path", "format"),
+    "quarantine.bronze": ("reject_reasons",),
+    "quarantine.silver": ("reject_reasons",),
+    "silver.documents": ("word_count", "pii_counts", "lang", "source_path"),
+    "silver.dedup_clusters": ("cluster_id", "method", "doc_id", "kept_doc_id"),
+    "gold.chunks": ("token_count", "split", "doc_id"),
+    "gold.training_sequences": ("split", "num_tokens"),
+}
+
+
+class StatsReader:
+    """A :data:`TableReader` for the aggregate sections: the :data:`STATS_COLUMNS` of a table, persisted on
+    first use, so its dozen small aggregates read the cache instead of resolving the Delta files and
+    scanning them again each time (other tables come as they are). :meth:`release` unpersists."""
+
+    def __init__(self, tables: TableReader) -> None:
+        self._tables = tables
+        self._cached: dict[str, DataFrame] = {}
+
+    def __call__(self, name: str) -> DataFrame | None:
+        if name in self._cached:
+            return self._cached[name]
+        df = self._tables(name)
+        if df is None or name not in STATS_COLUMNS:
+            return df
+        self._cached[name] = df.select(*STATS_COLUMNS[name]).persist()
+        return self._cached[name]
+
+    def release(self) -> None:
+        for df in self._cached.values():
+            df.unpersist()
+        self._cached.clear()
 
 
 def _first_reason(col: str = "reject_reasons") -> F.Column:
