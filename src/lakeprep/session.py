@@ -35,7 +35,7 @@ from lakeprep.errors import LakeprepError
 
 __all__ = [
     "DELTA_SESSION_CONF", "DRIVER_JAVA_OPTIONS", "SMALL_DATA_CONF", "cached_delta_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
-    "storage_conf", "storage_packages",
+    "storage_conf", "storage_packages", "with_driver_java_options",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,12 @@ _LOCAL_DEFAULTS: Mapping[str, str] = {
 }
 
 
-# The driver JVM's garbage collector when lakeprep starts the driver (a local session, a local Connect server, the
-# spark-submit arguments it prints; not spark-pipelines, see lakeprep.pipeline.declarative.run_pipeline). A build is a throughput job of many short queries: with G1 (the JVM's choice
-# on 2 cores) a cold tiny build took 60.5-63.3 s and a warm one 34.5-35.8 s; with the parallel collector 56.7-59.9 s
-# and 32.3-32.5 s (three interleaved pairs, README "Where a warm tiny build's time goes"). A GC already named in
-# ``spark.driver.extraJavaOptions`` wins; executors on a cluster keep theirs.
+# The driver JVM's garbage collector where lakeprep starts the driver: a local session, a local Connect server, and
+# the spark-submit arguments it prints (not spark-pipelines: see lakeprep.pipeline.declarative.run_pipeline). A build
+# is a throughput job of many short queries: with G1 (the JVM's choice on 2 cores) a cold tiny build took 60.5-63.3 s
+# and a warm one 34.5-35.8 s; with the parallel collector 56.7-59.9 s and 32.3-32.5 s (three interleaved pairs,
+# README "Driver GC and adaptive execution"). A GC already named in ``spark.driver.extraJavaOptions`` wins;
+# executors on a cluster keep theirs.
 DRIVER_JAVA_OPTIONS = "-XX:+UseParallelGC"
 
 
@@ -82,7 +83,7 @@ def with_driver_java_options(conf: Mapping[str, str]) -> dict[str, str]:
 # the code of wide projections in every task before the compiled-class cache is even consulted; on the 5-file
 # fault corpus that code's comment-stripping regexes alone were 14% of the JVM's sampled CPU (and executor tasks
 # went from 36 to 16 CPU-s with these settings), and they took 22% off the bronze tests' wall time (169 s ->
-# 132 s). Without adaptive execution every shuffle of a query is a job of its own no longer: a tiny build runs 344
+# 132 s). Adaptive execution runs each shuffle stage as a Spark job of its own; without it a tiny build runs 344
 # Spark jobs instead of 521, and took 56.2-58.0 s cold instead of 59.2-60.8 s (three interleaved pairs); small
 # tables have no partitions to coalesce or skew to split. Large data wants generated code and adaptive
 # execution: leave these out of a cluster config.
@@ -224,7 +225,7 @@ def get_spark(
     if not launched_by_submit:
         builder = builder.master(cfg.master)
     settings: dict[str, str] = {**_LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})}
-    if not launched_by_submit and cfg.master.startswith("local"):  # this process starts the driver JVM
+    if not launched_by_submit and cfg.master.startswith("local"):  # a local driver: the JVM this process starts
         settings = with_driver_java_options(settings)
     for key, value in settings.items():
         builder = builder.config(key, value)

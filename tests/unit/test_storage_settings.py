@@ -11,8 +11,15 @@ from lakeprep.config import config_from_mapping
 from lakeprep.errors import ConfigError
 from lakeprep.io import files
 from lakeprep.io.catalog import qualified_name, table_for_name
+from lakeprep.session import (
+    DRIVER_JAVA_OPTIONS,
+    cached_delta_jars,
+    delta_packages,
+    storage_conf,
+    storage_packages,
+    with_driver_java_options,
+)
 from lakeprep.session import _main as session_main
-from lakeprep.session import DRIVER_JAVA_OPTIONS, cached_delta_jars, delta_packages, storage_conf, storage_packages, with_driver_java_options
 
 
 def test_object_storage_adds_the_s3a_connector_of_pysparks_hadoop(monkeypatch: pytest.MonkeyPatch) -> None:
