@@ -10,6 +10,8 @@ STAMP       := .stamps/venv-$(shell (cat pyproject.toml; $(PYTHON) --version 2>&
 CONFIG      ?= conf/default.yaml
 PYTEST_ARGS ?=
 DRIVER_MEMORY ?= 2g
+# `make test` runs the suite in this many pytest-xdist workers (one Spark session each; a module's tests stay in one)
+TEST_WORKERS ?= 2
 
 export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
@@ -27,6 +29,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m lakeprep.tokenizers
+	$(BIN)/python -m lakeprep.session --resolve-jars
 	touch $@
 
 run: $(STAMP)
@@ -44,7 +47,7 @@ s3proxy: $(STAMP)
 	$(BIN)/python tests/support/s3proxy.py --port 9000 --dir ./s3data
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Debian's Chromium for the report's browser test: installed when missing and this is root with apt-get;
 # otherwise the test is skipped and says how to install it

@@ -285,7 +285,8 @@ def is_connect(spark: SparkSession) -> bool:
 
 def _main(argv: list[str]) -> int:
     """``--packages`` / ``--conf-args`` for spark-submit, with ``--config C`` adding what C's locations need;
-    ``--submit-args`` gives both for a spark-submit on this machine, with the Delta jars from Ivy's cache when present."""
+    ``--submit-args`` gives both for a spark-submit on this machine, with the Delta jars from Ivy's cache when present;
+    ``--resolve-jars`` puts the Delta jars in Ivy's cache (resolving them once) and prints their paths."""
     locations: list[str] = []
     if len(argv) == 3 and argv[1] == "--config":
         from lakeprep.config import load_config
@@ -294,6 +295,9 @@ def _main(argv: list[str]) -> int:
         argv = argv[:1]
     if argv == ["--packages"]:
         print(",".join([*delta_packages(), *storage_packages(locations)]))
+        return 0
+    if argv == ["--resolve-jars"]:  # make's set-up: Ivy's cache filled once, before parallel test workers start sessions
+        print("\n".join(delta_jars()))
         return 0
     conf = with_driver_java_options({**DELTA_SESSION_CONF, **storage_conf(locations)})  # one flag: no spaces to quote
     conf_args = " ".join(f"--conf {k}={v}" for k, v in conf.items())
@@ -305,7 +309,7 @@ def _main(argv: list[str]) -> int:
         jars = None if extra else cached_delta_jars()
         print((f"--jars {','.join(jars)}" if jars else f"--packages {','.join([*delta_packages(), *extra])}") + " " + conf_args)
         return 0
-    print("usage: python -m lakeprep.session --packages|--conf-args|--submit-args [--config FILE]", file=sys.stderr)
+    print("usage: python -m lakeprep.session --packages|--conf-args|--submit-args|--resolve-jars [--config FILE]", file=sys.stderr)
     return 2
 
 

@@ -57,6 +57,8 @@ def test_a_local_submit_takes_the_delta_jars_from_ivys_cache_once_they_are_there
     conf.write_text("storage: {root: 's3a://bucket/lake'}\n")
     assert session_main(["--submit-args", "--config", str(conf)]) == 0
     assert capsys.readouterr().out.startswith("--packages io.delta:")
+    assert session_main(["--resolve-jars"]) == 0  # make's set-up: already cached, so nothing is resolved again
+    assert capsys.readouterr().out.split() == jars
 
 
 def test_the_driver_gets_the_parallel_collector_unless_a_gc_is_chosen(capsys: pytest.CaptureFixture[str]) -> None:
