@@ -46,8 +46,12 @@ sdp: $(STAMP)
 s3proxy: $(STAMP)
 	$(BIN)/python tests/support/s3proxy.py --port 9000 --dir ./s3data
 
+# every JVM the tests start (test sessions, builds, servers) compiles with C2 only what is ~10x hotter than by
+# default: the suite is CPU-bound on 2 cores and most of its JVMs live for one small build (README, "Tests")
+TEST_JAVA_OPTIONS ?= -XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 -XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000
+
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	JDK_JAVA_OPTIONS='$(TEST_JAVA_OPTIONS)' $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 $(PYTEST_ARGS)
 
 # Debian's Chromium for the report's browser test: installed when missing and this is root with apt-get;
 # otherwise the test is skipped and says how to install it
