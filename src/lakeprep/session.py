@@ -34,7 +34,7 @@ from lakeprep.config import SparkConfig
 from lakeprep.errors import LakeprepError
 
 __all__ = [
-    "DELTA_SESSION_CONF", "DRIVER_JAVA_OPTIONS", "SMALL_DATA_CONF", "cached_delta_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
+    "DELTA_SESSION_CONF", "DRIVER_JAVA_OPTIONS", "LOCAL_DEFAULTS", "SMALL_DATA_CONF", "cached_delta_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
     "storage_conf", "storage_packages", "with_driver_java_options",
 ]
 
@@ -45,7 +45,7 @@ DELTA_SESSION_CONF: Mapping[str, str] = {
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
 }
 
-_LOCAL_DEFAULTS: Mapping[str, str] = {
+LOCAL_DEFAULTS: Mapping[str, str] = {
     # Small-machine defaults for a session lakeprep creates itself; config keys override them.
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
@@ -224,7 +224,7 @@ def get_spark(
     launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit started the JVM for us
     if not launched_by_submit:
         builder = builder.master(cfg.master)
-    settings: dict[str, str] = {**_LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})}
+    settings: dict[str, str] = {**LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})}
     if not launched_by_submit and cfg.master.startswith("local"):  # a local driver: the JVM this process starts
         settings = with_driver_java_options(settings)
     for key, value in settings.items():
@@ -266,7 +266,7 @@ def _connect(cfg: SparkConfig, extra_conf: Mapping[str, str] | None, packages: S
     which must have Delta itself (only the config's runtime ``spark.conf`` keys are sent)."""
     builder = SparkSession.builder.remote(cfg.remote).appName(cfg.app_name)
     if cfg.remote.startswith("local"):
-        settings: dict[str, str] = with_driver_java_options({**_LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})})
+        settings: dict[str, str] = with_driver_java_options({**LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})})
         for key, value in settings.items():
             builder = builder.config(key, value)
         builder = builder.config("spark.jars.packages", ",".join([*delta_packages(), *packages]))

@@ -65,7 +65,7 @@ def run_pipeline(
     ``warehouse`` is where the tables land (``spark.sql.warehouse.dir``; default: Spark's, relative to
     the spec's folder). Returns the CLI's exit code; its output goes to this process's stdout/stderr.
     """
-    from lakeprep.session import DELTA_SESSION_CONF, delta_jars
+    from lakeprep.session import DELTA_SESSION_CONF, LOCAL_DEFAULTS, delta_jars
 
     spec = Path(spec).resolve()
     if not spec.is_file():
@@ -76,7 +76,9 @@ def run_pipeline(
     # no spark.driver.extraJavaOptions (lakeprep.session.DRIVER_JAVA_OPTIONS) here: with it, pyspark 4.2.0's
     # spark-pipelines starts its Connect server without the Delta catalog ("provider 'delta' does not support
     # external metadata" when it creates the first table)
-    conf = dict(DELTA_SESSION_CONF)
+    # its Connect server is a local session like those lakeprep starts: the same small-machine defaults (Delta
+    # state in 4 partitions instead of 50, 8 shuffle partitions instead of 200; the sample ran in 75 s, not 150 s)
+    conf = {**LOCAL_DEFAULTS, **DELTA_SESSION_CONF}
     if warehouse is not None:
         conf["spark.sql.warehouse.dir"] = str(Path(warehouse).resolve())
     env = dict(os.environ)
