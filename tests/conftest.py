@@ -27,15 +27,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Markers by folder; an ``xdist_group`` per module, so that under ``--dist loadgroup`` a module's tests (and
     its module-scoped lakes) stay in one worker, unless a test names its own group; the slow folders first."""
     for item in items:
-        parts = Path(str(item.fspath)).parts
+        parts = item.path.parts
         if "spark" in parts:
             item.add_marker(pytest.mark.spark)
         if "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else item.nodeid))
+        if item.get_closest_marker("xdist_group") is None:  # the module's file: every kind of item has one
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     rank = {name: i for i, name in enumerate(_ORDER)}
-    items.sort(key=lambda item: next((rank[p] for p in Path(str(item.fspath)).parts if p in rank), len(_ORDER)))
+    items.sort(key=lambda item: next((rank[p] for p in item.path.parts if p in rank), len(_ORDER)))
 
 
 @pytest.fixture(scope="session")
