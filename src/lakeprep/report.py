@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.config import Config
@@ -26,7 +26,7 @@ from lakeprep.io.delta import table_properties
 from lakeprep.io.tags import Tag
 from lakeprep import report_sections as sections
 from lakeprep.report_html import render_html
-from lakeprep.pipeline._summary import reason_counts
+from lakeprep.pipeline._summary import collect_stats, count_rows, reason_rows
 from lakeprep.pipeline.layers import QUALITY_PROFILE_PROPERTY
 
 if TYPE_CHECKING:
@@ -39,64 +39,95 @@ log = logging.getLogger(__name__)
 DOC_WORD_BINS: tuple[float, ...] = (0, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000, float("inf"))
 
 
-def histogram(df: DataFrame, column: str, edges: Sequence[float]) -> list[dict[str, Any]]:
-    """Counts of ``column`` in ``[edges[i], edges[i+1])`` (one small aggregate)."""
+def _bucket(column: str, edges: Sequence[float]) -> Column:
     bucket = F.lit(len(edges) - 2)
     for i in range(len(edges) - 2, -1, -1):
         bucket = F.when(F.col(column) < F.lit(edges[i + 1]), F.lit(i)).otherwise(bucket)
-    counts = {int(r["b"]): int(r["n"]) for r in df.select(bucket.alias("b")).groupBy("b").agg(F.count(F.lit(1)).alias("n")).collect()}
+    return bucket
+
+
+def _bins(edges: Sequence[float], counts: Mapping[int, int]) -> list[dict[str, Any]]:
     return [
         {"from": edges[i], "to": None if edges[i + 1] == float("inf") else edges[i + 1], "count": counts.get(i, 0)}
         for i in range(len(edges) - 1)
     ]
 
 
+def histogram_rows(df: DataFrame, column: str, edges: Sequence[float]) -> DataFrame:
+    """``(key, n)``: rows of ``df`` per bin ``i`` of ``column`` in ``[edges[i], edges[i+1])`` (for :func:`collect_stats`)."""
+    return df.select(_bucket(column, edges).alias("key")).groupBy("key").agg(F.count(F.lit(1)).alias("n"))
+
+
+def histogram(df: DataFrame, column: str, edges: Sequence[float]) -> list[dict[str, Any]]:
+    """Counts of ``column`` in ``[edges[i], edges[i+1])`` (one small aggregate)."""
+    return _bins(edges, {int(r["key"]): int(r["n"]) for r in histogram_rows(df, column, edges).collect()})
+
+
 def table_stats(
     spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, reader: sections.TableReader | None = None
 ) -> dict[str, Any]:
-    """The table-derived part of the report, at ``versions``."""
+    """The table-derived part of the report, at ``versions``: every aggregate in one Spark job."""
 
     t = reader or sections.table_reader(spark, cfg, versions)
-    out: dict[str, Any] = {"versions": dict(versions), "rows": {}}
+    parts: dict[str, DataFrame] = {}
     for name in versions:
-        out["rows"][name] = t(name).count()  # type: ignore[union-attr]
+        parts[f"rows:{name}"] = count_rows(t(name))  # type: ignore[arg-type]
     if (b := t("bronze.documents")) is not None:
         kind = (  # the source's format: WARC records are html/txt documents of a .warc file; table rows carry '#<id>'
             F.when(F.col("source_path").rlike(r"\.warc(\.gz)?$"), F.lit("warc"))
             .when(F.col("source_path").contains("#"), F.concat(F.lit("table:"), F.col("format")))
             .otherwise(F.col("format"))
         )
-        per = b.groupBy(kind.alias("f")).agg(F.count(F.lit(1)).alias("n"), F.countDistinct("source_path").alias("files"))
-        out["bronze_by_format"] = {r["f"]: {"documents": int(r["n"]), "sources": int(r["files"])} for r in per.orderBy("f").collect()}
-    if (q := t("quarantine.bronze")) is not None:
-        out["quarantine_bronze_reasons"] = reason_counts(q, "reject_reasons")
-    if (q := t("quarantine.silver")) is not None:
-        out["quarantine_silver_reasons"] = reason_counts(q, "reject_reasons")
+        per = b.groupBy(kind.alias("key")).agg(F.count(F.lit(1)).alias("n"), F.countDistinct("source_path").alias("files"))
+        parts["bronze_docs"], parts["bronze_files"] = per.select("key", "n"), per.select("key", F.col("files").alias("n"))
+    for layer in ("bronze", "silver"):
+        if (q := t(f"quarantine.{layer}")) is not None:
+            parts[f"quarantine_{layer}_reasons"] = reason_rows(q, "reject_reasons")
+    size = cfg.gold.chunking.chunk_size
+    word_edges, token_edges = DOC_WORD_BINS, [size * i / 8 for i in range(8)] + [size + 1]
     if (docs := t("silver.documents")) is not None:
-        out["document_words"] = histogram(docs, "word_count", DOC_WORD_BINS)
-        pii = docs.select(F.explode("pii_counts").alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n"))
-        out["pii_in_silver"] = {r["type"]: int(r["n"]) for r in pii.collect()}
-        langs = docs.groupBy("lang").agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "lang").limit(20)
-        out["languages_in_silver"] = {r["lang"]: int(r["n"]) for r in langs.collect()}
+        parts["document_words"] = histogram_rows(docs, "word_count", word_edges)
+        parts["pii_in_silver"] = docs.select(F.explode("pii_counts").alias("key", "n")).groupBy("key").agg(F.sum("n").alias("n"))
+        parts["languages_in_silver"] = docs.groupBy(F.col("lang").alias("key")).agg(F.count(F.lit(1)).alias("n"))
+    if (c := t("silver.dedup_clusters")) is not None:
+        parts["cluster_sizes"] = c.groupBy("cluster_id", "method").agg(F.count(F.lit(1)).alias("size")).groupBy(
+            F.concat_ws(":", "method", "size").alias("key")
+        ).agg(F.count(F.lit(1)).alias("n"))
+        parts["duplicates_removed"] = (
+            c.where(F.col("doc_id") != F.col("kept_doc_id")).groupBy(F.col("method").alias("key")).agg(F.count(F.lit(1)).alias("n"))
+        )
+    if (ch := t("gold.chunks")) is not None:
+        parts["chunk_tokens"] = histogram_rows(ch, "token_count", token_edges)
+        per = ch.groupBy(F.col("split").alias("key")).agg(F.countDistinct("doc_id").alias("docs"), F.count(F.lit(1)).alias("chunks"))
+        parts["split_docs"], parts["split_chunks"] = per.select("key", F.col("docs").alias("n")), per.select("key", F.col("chunks").alias("n"))
+    if (sq := t("gold.training_sequences")) is not None:
+        per = sq.groupBy(F.col("split").alias("key")).agg(F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tok"))
+        parts["split_sequences"], parts["split_tokens"] = per.select("key", "n"), per.select("key", F.coalesce("tok", F.lit(0)).alias("n"))
+    got = collect_stats(parts)
+
+    out: dict[str, Any] = {"versions": dict(versions), "rows": {name: got[f"rows:{name}"].get("", 0) for name in versions}}
+    if "bronze_docs" in got:
+        out["bronze_by_format"] = {
+            f: {"documents": n, "sources": got["bronze_files"][f]} for f, n in sorted(got["bronze_docs"].items(), key=lambda kv: (kv[0] is not None, kv[0] or ""))
+        }
+    for layer in ("bronze", "silver"):
+        if f"quarantine_{layer}_reasons" in got:
+            out[f"quarantine_{layer}_reasons"] = got[f"quarantine_{layer}_reasons"]
+    if docs is not None:
+        out["document_words"] = _bins(word_edges, {int(k): n for k, n in got["document_words"].items()})
+        out["pii_in_silver"] = got["pii_in_silver"]
+        langs = sorted(got["languages_in_silver"].items(), key=lambda kv: (-kv[1], kv[0] is not None, kv[0] or ""))[:20]  # as Spark orders: nulls first
+        out["languages_in_silver"] = dict(langs)
         props = table_properties(spark, cfg.storage.table_path("silver.documents"))
         out["quality_profile"] = props.get(QUALITY_PROFILE_PROPERTY, "web")
-    if (c := t("silver.dedup_clusters")) is not None:
-        sizes = c.groupBy("cluster_id", "method").agg(F.count(F.lit(1)).alias("size")).groupBy("method", "size").agg(
-            F.count(F.lit(1)).alias("n")
-        )
-        out["cluster_sizes"] = {f"{r['method']}:{r['size']}": int(r["n"]) for r in sizes.collect()}
-        out["duplicates_removed"] = {
-            r["method"]: int(r["n"])
-            for r in c.where(F.col("doc_id") != F.col("kept_doc_id")).groupBy("method").agg(F.count(F.lit(1)).alias("n")).collect()
-        }
-    if (ch := t("gold.chunks")) is not None:
-        size = cfg.gold.chunking.chunk_size
-        out["chunk_tokens"] = histogram(ch, "token_count", [size * i / 8 for i in range(8)] + [size + 1])
-        per = ch.groupBy("split").agg(F.countDistinct("doc_id").alias("docs"), F.count(F.lit(1)).alias("chunks")).collect()
-        out["splits"] = {r["split"]: {"documents": int(r["docs"]), "chunks": int(r["chunks"])} for r in per}
-    if (s := t("gold.training_sequences")) is not None:
-        for r in s.groupBy("split").agg(F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tok")).collect():
-            out.setdefault("splits", {}).setdefault(r["split"], {}).update({"sequences": int(r["n"]), "tokens": int(r["tok"] or 0)})
+    if c is not None:
+        out["cluster_sizes"], out["duplicates_removed"] = got["cluster_sizes"], got["duplicates_removed"]
+    if ch is not None:
+        out["chunk_tokens"] = _bins(token_edges, {int(k): n for k, n in got["chunk_tokens"].items()})
+        out["splits"] = {k: {"documents": n, "chunks": got["split_chunks"][k]} for k, n in got["split_docs"].items()}
+    if sq is not None:
+        for k, n in got["split_sequences"].items():
+            out.setdefault("splits", {}).setdefault(k, {}).update({"sequences": n, "tokens": got["split_tokens"][k]})
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -194,9 +195,32 @@ def test_rerun_without_changes_touches_nothing_in_gold(spark: SparkSession, samp
     again = run_build(spark, cfg)
     assert again.gold.chunks_inserted == again.gold.chunks_deleted == 0 and not again.gold.sequences_rebuilt
     assert again.mds is None
+    # nothing to do is decided from the Delta log (no chunking, no packing), and reports what the build made
+    assert (again.gold.documents, dict(again.gold.split_documents), again.gold.chunks_total) == (
+        first.gold.documents, dict(first.gold.split_documents), first.gold.chunks_total
+    ) and first.gold.documents > 0
     after = {n: len(history(spark, cfg.storage.table_path(n), with_row_counts=False)) for n in before}
     assert after == before
     assert (Path(cfg.mds_path) / "manifest.json").stat().st_mtime_ns == mtime
+
+
+def test_chunking_parameters_changed_and_changed_back_rechunk_both_times(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]
+    """The same silver inputs and sequence parameters, other chunking: gold is not up to date (the shortcut of a
+    run with nothing to do checks the chunks table's parameters, not only the last packing's inputs)."""
+    from lakeprep.pipeline.gold import build_gold
+
+    cfg, first, _ = sample_build
+    inputs = dict(first.gold.inputs)
+    before = {r["chunk_id"] for r in table(spark, cfg, "gold.chunks").select("chunk_id").collect()}
+    other = dataclasses.replace(cfg, gold=dataclasses.replace(cfg.gold, chunking=dataclasses.replace(cfg.gold.chunking, chunk_size=48)))
+    kw = {"silver_version": inputs["silver.documents"], "clusters_version": inputs["silver.dedup_clusters"]}
+    changed = build_gold(spark, other, run_id="rechunk-48", **kw)
+    assert changed.chunks_inserted > 0 and changed.chunks_deleted > 0 and not changed.sequences_rebuilt
+    back = build_gold(spark, cfg, run_id="rechunk-64", **kw)
+    assert back.chunks_inserted > 0 and back.chunks_deleted > 0  # re-made with 64 again, not taken as up to date
+    assert {r["chunk_id"] for r in table(spark, cfg, "gold.chunks").select("chunk_id").collect()} == before
+    assert back.chunks_total == first.gold.chunks_total
+    assert build_gold(spark, cfg, run_id="rechunk-again", **kw).chunks_inserted == 0  # and now it is up to date
 
 
 def test_changed_document_changes_only_its_chunks_in_the_cdf(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]

@@ -170,3 +170,26 @@ def test_changed_minhash_parameters_fail_clearly_or_rebuild(spark: SparkSession,
     assert {len(r["signature"]) for r in index} == {64} and len(index) == table(spark, cfg, "silver.documents").count()
     props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(cfg.storage.table_path('silver.minhash_index'))}").collect()}
     assert json.loads(props["lakeprep.minhash.params"])["num_perm"] == 64
+
+
+def test_collect_stats_gives_each_aggregate_as_its_own_job_would(spark: SparkSession) -> None:
+    """The layers' summary counts come from one job over several aggregates; each must equal the aggregate
+    computed alone (empty frames included: a count of nothing is 0, a grouping of nothing has no key)."""
+    from lakeprep.pipeline._summary import collect_stats, count_rows, reason_counts, reason_rows
+
+    q = spark.createDataFrame(
+        [(["too_short:12", "lang:xx"],), (["too_short:3"],), (["binary"],)], "reject_reasons array<string>"
+    )
+    sizes = spark.createDataFrame([(1, "a"), (1, "b"), (2, "c"), (3, "d"), (3, "e"), (3, "f")], "cluster_id int, doc_id string")
+    empty = spark.createDataFrame([], "x int")
+    got = collect_stats({
+        "rejected": count_rows(q),
+        "reasons": reason_rows(q, "reject_reasons"),
+        "empty": count_rows(empty),
+        "none": empty.groupBy(F.col("x").alias("key")).agg(F.count(F.lit(1)).alias("n")),
+        "sizes": sizes.groupBy("cluster_id").agg(F.count(F.lit(1)).alias("size")).groupBy(F.col("size").alias("key")).agg(F.count(F.lit(1)).alias("n")),
+    })
+    assert got["rejected"] == {"": q.count()} == {"": 3}
+    assert got["reasons"] == reason_counts(q, "reject_reasons") == {"too_short": 2, "lang": 1, "binary": 1}
+    assert got["empty"] == {"": 0} and got["none"] == {}
+    assert {int(k): n for k, n in got["sizes"].items()} == {2: 1, 1: 1, 3: 1}

@@ -24,7 +24,7 @@ from lakeprep.errors import LandingError
 from lakeprep.io.formats import doc_id_for, excerpt_of, parse_file
 from lakeprep.schemas import PARSED_FILE, conform, schema_of
 
-__all__ = ["UNKNOWN_MTIME", "extension_of", "format_of", "list_landing", "max_bytes_of", "parse_landing_files", "read_landing_files"]
+__all__ = ["UNKNOWN_MTIME", "extension_of", "format_of", "list_landing", "max_bytes_of", "parse_landing_files", "read_landing_files", "scan_landing"]
 
 _GLOB_CHARS = "\\*?[]{}"
 UNKNOWN_MTIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -38,6 +38,12 @@ def list_landing(spark: SparkSession, landing: str) -> DataFrame:
     index (``inputFiles``) and the scan; they are listed with size 0 and modification time
     :data:`UNKNOWN_MTIME` (the scan is what reports times), so they are accounted for like any other file.
     """
+    return scan_landing(spark, landing)[0]
+
+
+def scan_landing(spark: SparkSession, landing: str) -> tuple[DataFrame, int]:
+    """:func:`list_landing` and its number of files, known from the file index without a Spark job (the
+    scan reads the same index, so the listing holds exactly these files)."""
     try:
         reader = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(landing)
         scanned = reader.select(
@@ -49,14 +55,14 @@ def list_landing(spark: SparkSession, landing: str) -> DataFrame:
     except AnalysisException as exc:
         raise LandingError(f"cannot list the landing directory {landing!r}: {exc}. Check bronze.landing in the config.") from None
     if not indexed:
-        return scanned
+        return scanned, 0
     index = spark.createDataFrame([(p,) for p in indexed], schema="source_path string")
     empties = index.join(scanned, on="source_path", how="left_anti").select(
         "source_path",
         F.lit(0).cast("long").alias("size_bytes"),
         F.lit(UNKNOWN_MTIME).alias("modification_time"),
     )
-    return scanned.unionByName(empties)
+    return scanned.unionByName(empties), len(indexed)
 
 
 def extension_of(path: Column) -> Column:

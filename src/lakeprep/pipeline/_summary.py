@@ -1,17 +1,41 @@
-"""Small aggregates the layers report (collected to the driver: one row per reason code)."""
+"""Small aggregates the layers report (collected to the driver: one row per reason code, type or size)."""
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+import functools
+from collections.abc import Mapping
+
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-__all__ = ["reason_counts"]
+__all__ = ["collect_stats", "count_rows", "reason_counts", "reason_rows"]
+
+
+def _codes(column: str) -> Column:
+    return F.array_distinct(F.transform(column, lambda r: F.substring_index(r, ":", 1)))
+
+
+def reason_rows(df: DataFrame, column: str) -> DataFrame:
+    """``(key, n)``: rows per reason code (the part of each ``code:detail`` reason before the first ``:``)."""
+    return df.select(F.explode(_codes(column)).alias("key")).groupBy("key").agg(F.count(F.lit(1)).alias("n"))
+
+
+def count_rows(df: DataFrame) -> DataFrame:
+    """``(key, n)``: one row, key ``""``, n the row count of ``df``."""
+    return df.agg(F.count(F.lit(1)).alias("n")).select(F.lit("").alias("key"), "n")
 
 
 def reason_counts(df: DataFrame, column: str) -> dict[str, int]:
     """Rows per reason code: ``code`` is the part of each ``code:detail`` reason before the first ``:``."""
-    codes = F.array_distinct(F.transform(column, lambda r: F.substring_index(r, ":", 1)))
-    return {
-        r["code"]: int(r["n"])
-        for r in df.select(F.explode(codes).alias("code")).groupBy("code").agg(F.count(F.lit(1)).alias("n")).collect()
-    }
+    return {r["key"]: int(r["n"]) for r in reason_rows(df, column).collect()}
+
+
+def collect_stats(parts: Mapping[str, DataFrame]) -> dict[str, dict[str, int]]:
+    """Several small aggregates in one Spark job instead of one job each: every frame has ``key`` and ``n``
+    columns (:func:`count_rows`, :func:`reason_rows`, a ``groupBy``); the result is ``{name: {key: n}}``
+    (a count is ``stats[name].get("", 0)``)."""
+    frames = [df.select(F.lit(name).alias("stat"), F.col("key").cast("string"), F.col("n").cast("long")) for name, df in parts.items()]
+    out: dict[str, dict[str, int]] = {name: {} for name in parts}
+    for r in functools.reduce(DataFrame.unionByName, frames).collect():
+        out[r["stat"]][r["key"]] = int(r["n"] or 0)
+    return out

@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -148,6 +148,12 @@ def _build(
         properties={**SPECS[CHUNKS].properties, _CHUNK_PARAMS: chunk_params},
     )
     create_table_if_missing(spark, paths[SEQUENCES], TRAINING_SEQUENCES, metadata={**meta, "table": SEQUENCES})
+    seq_meta = {**meta, "table": SEQUENCES, "params": _sequence_params(cfg)}
+    last = history(spark, paths[SEQUENCES], with_row_counts=False)[-1].metadata
+    done = _up_to_date(spark, cfg, last, inputs=inputs, params=seq_meta["params"], chunk_params=chunk_params)
+    if done is not None:
+        log.info("gold %s: up to date with %s (nothing to do)", run_id, inputs)
+        return replace(done, run_id=run_id, seconds=time.monotonic() - t0)
 
     ctx = BuildContext(run_id=run_id, started_at=datetime.now(timezone.utc))
     views: dict[str, DataFrame] = {
@@ -211,8 +217,6 @@ def _build(
         progress.step(f"chunks merged (+{inserted} -{deleted} ~{updated})", chunks_total, "chunks")
 
         # -- training sequences: rebuilt when inputs or parameters changed -----------------------------------
-        seq_meta = {**meta, "table": SEQUENCES, "params": _sequence_params(cfg)}
-        last = history(spark, paths[SEQUENCES], with_row_counts=False)[-1].metadata
         rebuild = last.get("operation") != "pack" or last.get("inputs") != inputs or last.get("params") != seq_meta["params"]
         seq_counts: dict[str, int] = {}
         packed = dropped = 0
@@ -228,7 +232,9 @@ def _build(
                 else:
                     dropped = int(r["tokens"])
             full = SPECS[SEQUENCES].build(views, cfg, ctx)
-            with commit_metadata(spark, {**seq_meta, "operation": "pack"}):
+            # what a later run over the same inputs reports without a job (_up_to_date)
+            summary = {"documents": n_docs, "split_documents": split_docs}
+            with commit_metadata(spark, {**seq_meta, "operation": "pack", "summary": summary}):
                 full.write.format("delta").mode("overwrite").save(paths[SEQUENCES])
             versions[SEQUENCES] = latest_version(spark, paths[SEQUENCES])
             seq_counts = {
@@ -260,6 +266,35 @@ def _build(
     )
     log.info("gold %s: %d chunks, sequences %s, %.1fs", run_id, chunks_total, seq_counts or "up to date", result.seconds)
     return result
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal as they are stored (commit metadata is JSON: tuples come back as lists)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _up_to_date(
+    spark: SparkSession, cfg: Config, last: Mapping[str, Any], *, inputs: Mapping[str, int], params: Mapping[str, Any], chunk_params: str
+) -> GoldResult | None:
+    """The result of a gold run that has nothing to do, or None when there may be work.
+
+    Gold is a function of its two silver inputs and its parameters. The last ``pack`` commit of the training
+    sequences comes after the chunks' MERGE in every run, so when it names these inputs and sequence
+    parameters, and the chunks table's chunking parameters are the configured ones, a run would chunk no
+    document, delete no chunk and pack nothing: no Spark job is needed. Its document counts come from that
+    commit; the chunk total from the chunks table (answered from the Delta log)."""
+    if last.get("operation") != "pack" or "summary" not in last:
+        return None
+    if not (_same(last.get("inputs"), inputs) and _same(last.get("params"), params)):
+        return None
+    if _table_property(spark, cfg.storage.table_path(CHUNKS), _CHUNK_PARAMS) != chunk_params:
+        return None
+    summary = last["summary"]
+    split_docs = {k: int(summary.get("split_documents", {}).get(k, 0)) for k in SPLITS}
+    return GoldResult(
+        run_id="", inputs=dict(inputs), documents=int(summary.get("documents", 0)), split_documents=split_docs,
+        chunks_total=read_table(spark, cfg.storage.table_path(CHUNKS), name=CHUNKS).count(),
+    )
 
 
 def export_if_stale(

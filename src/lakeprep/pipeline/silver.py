@@ -46,7 +46,7 @@ from lakeprep.io.delta import (
 )
 from lakeprep.logs import Progress, run_context
 from lakeprep.quality.rules import check_rules
-from lakeprep.pipeline._summary import reason_counts as reason_counts_of
+from lakeprep.pipeline._summary import collect_stats, count_rows, reason_rows
 from lakeprep.pipeline.layers import SPECS, config_properties, lsh_shape, survivors
 from lakeprep.pipeline.spec import BuildContext
 from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUARANTINE_SILVER, SILVER_DOCUMENTS
@@ -214,22 +214,22 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
 
         # -- counts for the summary (small aggregates only) --------------------------------------------
         exact_rows, near_rows = views["silver.exact_clusters"], views["silver.near_clusters"]
-        n_rejected = q_rows.count()
-        reason_counts = reason_counts_of(q_rows, "reject_reasons")
-        pii_counts = {
-            r["type"]: int(r["n"])
-            for r in views["silver.scored"].select(F.explode("pii_counts").alias("type", "n")).groupBy("type").agg(F.sum("n").alias("n")).collect()
-        }
-        n_exact = exact_rows.where(F.col("doc_id") != F.col("kept_doc_id")).count()
         near_removed = near_rows.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id")
         if dd.action != "remove":  # mark mode also has rows for existing documents: count new ones only
             near_removed = near_removed.join(survivors(views, cfg).select("doc_id"), on="doc_id", how="left_semi")
-        n_near = near_removed.count()
-        n_kept = kept.count()
-        sizes = {
-            int(r["size"]): int(r["n"])
-            for r in near_rows.groupBy("cluster_id").agg(F.count(F.lit(1)).alias("size")).groupBy("size").agg(F.count(F.lit(1)).alias("n")).collect()
-        }
+        stats = collect_stats({  # one job
+            "rejected": count_rows(q_rows),
+            "reasons": reason_rows(q_rows, "reject_reasons"),
+            "pii": views["silver.scored"].select(F.explode("pii_counts").alias("key", "n")).groupBy("key").agg(F.sum("n").alias("n")),
+            "exact": count_rows(exact_rows.where(F.col("doc_id") != F.col("kept_doc_id"))),
+            "near": count_rows(near_removed),
+            "kept": count_rows(kept),
+            "sizes": near_rows.groupBy("cluster_id").agg(F.count(F.lit(1)).alias("size"))
+            .groupBy(F.col("size").alias("key")).agg(F.count(F.lit(1)).alias("n")),
+        })
+        n_rejected, n_exact, n_near, n_kept = (stats[k].get("", 0) for k in ("rejected", "exact", "near", "kept"))
+        reason_counts, pii_counts = stats["reasons"], stats["pii"]
+        sizes = {int(k): n for k, n in stats["sizes"].items()}
 
         progress.step("counted", n_new, "docs")
 
