@@ -131,7 +131,7 @@ def _try_claim(spark: SparkSession, cfg: Config, run_id: str, command: str) -> b
     ignore = f" AND t.run_id NOT IN ({', '.join(_sql_str(r) for r in stale)})" if stale else ""
     try:
         with commit_metadata(spark, meta):
-            spark.sql(
+            merged = spark.sql(
                 f"MERGE INTO {quote_path(path)} t USING (SELECT {_sql_str(run_id)} AS run_id, {_sql_str(command)} AS command, "
                 f"{_sql_str(socket.gethostname())} AS host, {os.getpid()} AS pid, current_timestamp() AS started_ts, "
                 "current_timestamp() AS heartbeat_ts, CAST(NULL AS TIMESTAMP) AS ended_ts, 'running' AS state, "
@@ -144,7 +144,8 @@ def _try_claim(spark: SparkSession, cfg: Config, run_id: str, command: str) -> b
             log.info("claim %s lost a race for the lake (%s)", run_id, type(exc).__name__)
             return False
         raise
-    mine = read_table(spark, path, name=RUNS_TABLE).where(f"run_id = {_sql_str(run_id)}").count() > 0
+    # Delta's MERGE answers with its row counts (a local result, no Spark job): one row inserted is this claim
+    mine = int(merged.first()["num_inserted_rows"]) == 1
     if mine and stale:
         for r in stale:
             log.warning("run %s took over the lake from run %s, whose claim was stale (marked interrupted)", run_id, r)
