@@ -85,11 +85,35 @@ def ddl_columns(schema: StructType) -> str:
     return ", ".join(cols)
 
 
+def _local_log_dir(path: str) -> str | None:
+    """The ``_delta_log`` folder of a local table path (None for object storage and other file systems)."""
+    if "://" in path and not path.startswith("file:"):
+        return None
+    return os.path.join(path.removeprefix("file://").removeprefix("file:"), "_delta_log")
+
+
+def _local_latest_version(path: str) -> int | None:
+    """The newest version of a local table from the names in its ``_delta_log`` (no Spark job), or None when
+    the folder is not local, not visible to this process, or holds no commit file.
+
+    A commit is ``<20 digits>.json``, written whole (Delta writes a hidden temporary file and renames it), and
+    log clean-up never removes the newest one; compacted logs and checkpoints have other names."""
+    log_dir = _local_log_dir(path)
+    if log_dir is None:
+        return None
+    try:
+        names = os.listdir(log_dir)
+    except OSError:
+        return None
+    versions = [int(n[:20]) for n in names if len(n) == 25 and n.endswith(".json") and n[:20].isdigit()]
+    return max(versions) if versions else None
+
+
 def _local_log_has_commits(path: str) -> bool:
     """Whether ``path`` is a local folder whose ``_delta_log`` holds a commit or a checkpoint (no Spark job)."""
-    if "://" in path and not path.startswith("file:"):
+    log_dir = _local_log_dir(path)
+    if log_dir is None:
         return False
-    log_dir = os.path.join(path.removeprefix("file://").removeprefix("file:"), "_delta_log")
     try:
         with os.scandir(log_dir) as entries:
             return any(e.name.endswith(".json") or ".checkpoint." in e.name for e in entries if e.name[:1].isdigit())
@@ -242,7 +266,11 @@ def commit_metrics(spark: SparkSession, path: str, version: int) -> dict[str, st
 
 
 def latest_version(spark: SparkSession, path: str) -> int:
-    """The newest version of the Delta table at ``path``."""
+    """The newest version of the Delta table at ``path`` (a local table's from its log folder's names: a build
+    asks ~40 times, and ``DESCRIBE HISTORY`` is a query each time)."""
+    local = _local_latest_version(path)
+    if local is not None:
+        return local
     return int(spark.sql(f"DESCRIBE HISTORY {quote_path(path)} LIMIT 1").first()["version"])
 
 
