@@ -26,7 +26,7 @@ from lakeprep.io.delta import table_properties
 from lakeprep.io.tags import Tag
 from lakeprep import report_sections as sections
 from lakeprep.report_html import render_html
-from lakeprep.pipeline._summary import collect_stats, count_rows, reason_rows
+from lakeprep.pipeline._summary import collect_stats, count_by, count_rows, reason_rows
 from lakeprep.pipeline.layers import QUALITY_PROFILE_PROPERTY
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def _bins(edges: Sequence[float], counts: Mapping[int, int]) -> list[dict[str, A
 
 def histogram_rows(df: DataFrame, column: str, edges: Sequence[float]) -> DataFrame:
     """``(key, n)``: rows of ``df`` per bin ``i`` of ``column`` in ``[edges[i], edges[i+1])`` (for :func:`collect_stats`)."""
-    return df.select(_bucket(column, edges).alias("key")).groupBy("key").agg(F.count(F.lit(1)).alias("n"))
+    return count_by(df, _bucket(column, edges))
 
 
 def histogram(df: DataFrame, column: str, edges: Sequence[float]) -> list[dict[str, Any]]:
@@ -88,14 +88,11 @@ def table_stats(
     if (docs := t("silver.documents")) is not None:
         parts["document_words"] = histogram_rows(docs, "word_count", word_edges)
         parts["pii_in_silver"] = docs.select(F.explode("pii_counts").alias("key", "n")).groupBy("key").agg(F.sum("n").alias("n"))
-        parts["languages_in_silver"] = docs.groupBy(F.col("lang").alias("key")).agg(F.count(F.lit(1)).alias("n"))
+        parts["languages_in_silver"] = count_by(docs, "lang")
     if (c := t("silver.dedup_clusters")) is not None:
-        parts["cluster_sizes"] = c.groupBy("cluster_id", "method").agg(F.count(F.lit(1)).alias("size")).groupBy(
-            F.concat_ws(":", "method", "size").alias("key")
-        ).agg(F.count(F.lit(1)).alias("n"))
-        parts["duplicates_removed"] = (
-            c.where(F.col("doc_id") != F.col("kept_doc_id")).groupBy(F.col("method").alias("key")).agg(F.count(F.lit(1)).alias("n"))
-        )
+        sizes = c.groupBy("cluster_id", "method").agg(F.count(F.lit(1)).alias("size"))
+        parts["cluster_sizes"] = count_by(sizes, F.concat_ws(":", "method", "size"))
+        parts["duplicates_removed"] = count_by(c.where(F.col("doc_id") != F.col("kept_doc_id")), "method")
     if (ch := t("gold.chunks")) is not None:
         parts["chunk_tokens"] = histogram_rows(ch, "token_count", token_edges)
         per = ch.groupBy(F.col("split").alias("key")).agg(F.countDistinct("doc_id").alias("docs"), F.count(F.lit(1)).alias("chunks"))

@@ -8,16 +8,21 @@ from collections.abc import Mapping
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-__all__ = ["collect_stats", "count_rows", "reason_counts", "reason_rows"]
+__all__ = ["collect_stats", "count_by", "count_rows", "reason_counts", "reason_rows"]
 
 
 def _codes(column: str) -> Column:
     return F.array_distinct(F.transform(column, lambda r: F.substring_index(r, ":", 1)))
 
 
+def count_by(df: DataFrame, key: Column | str) -> DataFrame:
+    """``(key, n)``: rows of ``df`` per value of ``key`` (a column or its name)."""
+    return df.groupBy((F.col(key) if isinstance(key, str) else key).alias("key")).agg(F.count(F.lit(1)).alias("n"))
+
+
 def reason_rows(df: DataFrame, column: str) -> DataFrame:
     """``(key, n)``: rows per reason code (the part of each ``code:detail`` reason before the first ``:``)."""
-    return df.select(F.explode(_codes(column)).alias("key")).groupBy("key").agg(F.count(F.lit(1)).alias("n"))
+    return count_by(df.select(F.explode(_codes(column)).alias("code")), "code")
 
 
 def count_rows(df: DataFrame) -> DataFrame:

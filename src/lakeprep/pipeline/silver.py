@@ -46,7 +46,7 @@ from lakeprep.io.delta import (
 )
 from lakeprep.logs import Progress, run_context
 from lakeprep.quality.rules import check_rules
-from lakeprep.pipeline._summary import collect_stats, count_rows, reason_rows
+from lakeprep.pipeline._summary import collect_stats, count_by, count_rows, reason_rows
 from lakeprep.pipeline.layers import SPECS, config_properties, lsh_shape, survivors
 from lakeprep.pipeline.spec import BuildContext
 from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUARANTINE_SILVER, SILVER_DOCUMENTS
@@ -224,8 +224,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
             "exact": count_rows(exact_rows.where(F.col("doc_id") != F.col("kept_doc_id"))),
             "near": count_rows(near_removed),
             "kept": count_rows(kept),
-            "sizes": near_rows.groupBy("cluster_id").agg(F.count(F.lit(1)).alias("size"))
-            .groupBy(F.col("size").alias("key")).agg(F.count(F.lit(1)).alias("n")),
+            "sizes": count_by(count_by(near_rows, "cluster_id"), "n"),  # clusters per size
         })
         n_rejected, n_exact, n_near, n_kept = (stats[k].get("", 0) for k in ("rejected", "exact", "near", "kept"))
         reason_counts, pii_counts = stats["reasons"], stats["pii"]
