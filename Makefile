@@ -60,7 +60,7 @@ browser:
 	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "chromium is not installed: the report's browser test is skipped (apt-get install chromium)"; }
 
-# every commit point of a build killed and recovered, after each commit and in the middle of each write (slow: a build and a half per point; `make test` kills at every fifth)
+# every commit point of a build interrupted and recovered, after each commit and in the middle of each write (slow: a recovery build per point; `make test` takes every fifth)
 test-faults: $(STAMP)
 	LAKEPREP_FAULT_POINTS=all $(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
 

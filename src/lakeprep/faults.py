@@ -9,10 +9,15 @@ swaps its staged directory in one place; both call :func:`commit_point` before a
   with it to learn the points, so a new table or commit is covered without editing the test.
 - ``LAKEPREP_FAULT_AT=<point>``: SIGKILL this process when it reaches ``point`` (no cleanup, no finally, like a
   lost machine).
+- ``LAKEPREP_FAULT_PAUSE_AT=<point>,<point>,...``: at each of these points, append ``paused:<point>`` to the log
+  (if any) and SIGSTOP this process's whole process group: the Python driver and its JVM stop at once, as a
+  kill would stop them, so that a test can copy what a kill there leaves on disk, then SIGCONT the group and
+  let the same build go on to the next point (one build for many points). The process must lead its own
+  process group (``start_new_session=True``); otherwise this raises rather than stop its caller.
 - ``LAKEPREP_FAULT_LAKE=<storage root>`` adds the mid-write points ``during:<table>#<n>``: one for every commit
   that writes data files into the table's folder (``StorageConfig.table_path``). The log records it (at the
-  commit's end, when new data files appeared); ``LAKEPREP_FAULT_AT=during:<table>#<n>`` SIGKILLs the process as
-  soon as the first new data file of that write appears, while the Delta log has no new version yet: data
+  commit's end, when new data files appeared); ``LAKEPREP_FAULT_AT=during:<table>#<n>`` SIGKILLs the process (and
+  a pause point of that name stops it) as soon as the first new data file of that write appears, while the Delta log has no new version yet: data
   files on disk that no commit references, as a machine lost in the middle of a write leaves them.
 
 :func:`recording` records the points of a build run in this process (a test's own Spark session), counting
@@ -57,14 +62,33 @@ def _log_versions(folder: Path) -> int:
     return sum(1 for f in os.listdir(log) if f.endswith(".json")) if log.is_dir() else 0
 
 
-def _kill_on_first_new_file(folder: Path, before: set[str]) -> None:
-    """Watch ``folder`` and SIGKILL this process when a new data file shows up before a new commit does."""
+def _pause_points() -> set[str]:
+    return {p for p in os.environ.get("LAKEPREP_FAULT_PAUSE_AT", "").split(",") if p}
+
+
+def _stop(point: str) -> None:
+    """Kill this process at ``point``, or stop its process group there if ``point`` is a pause point."""
+    if point not in _pause_points():
+        os.kill(os.getpid(), signal.SIGKILL)
+        return
+    if os.getpgrp() != os.getpid():
+        raise RuntimeError("LAKEPREP_FAULT_PAUSE_AT needs a process that leads its own process group (start_new_session=True)")
+    log = os.environ.get("LAKEPREP_FAULT_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"paused:{point}\n")
+    os.killpg(os.getpgrp(), signal.SIGSTOP)
+
+
+def _kill_on_first_new_file(folder: Path, before: set[str], point: str) -> None:
+    """Watch ``folder`` and stop this process at ``point`` (:func:`_stop`) when a new data file shows up before a
+    new commit does."""
     versions = _log_versions(folder)
     while True:
         if _data_files(folder) - before:
             if _log_versions(folder) == versions:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return  # the commit landed first: this write is not killed mid-way (the test sees rc 0)
+                _stop(point)
+            return  # the commit landed first: this write is not stopped mid-way (the test sees it go on)
         if _log_versions(folder) != versions:
             return
         time.sleep(0.002)
@@ -72,7 +96,8 @@ def _kill_on_first_new_file(folder: Path, before: set[str]) -> None:
 
 def commit_point(stage: str, table: str) -> None:
     """Record or act on reaching ``<stage>:<table>#<n>`` (see the module docstring)."""
-    log, at = os.environ.get("LAKEPREP_FAULT_LOG"), os.environ.get("LAKEPREP_FAULT_AT")
+    log, pause = os.environ.get("LAKEPREP_FAULT_LOG"), _pause_points()
+    at = {os.environ.get("LAKEPREP_FAULT_AT", ""), *pause} - {""}
     if not log and not at:
         return
     if stage == "before":
@@ -82,25 +107,27 @@ def commit_point(stage: str, table: str) -> None:
     lines = [f"{stage}:{table}#{n}"]
     if folder is not None and stage == "before":
         _files_before[table] = _data_files(folder)
-        if at == f"during:{table}#{n}":
-            threading.Thread(target=_kill_on_first_new_file, args=(folder, _files_before[table]), daemon=True).start()
+        if f"during:{table}#{n}" in at:
+            point = f"during:{table}#{n}"
+            threading.Thread(target=_kill_on_first_new_file, args=(folder, _files_before[table], point), daemon=True).start()
     if folder is not None and stage == "after" and _data_files(folder) - _files_before.pop(table, set()):
         lines.insert(0, f"during:{table}#{n}")
     if log:
         with open(log, "a", encoding="utf-8") as fh:
             fh.write("".join(line + "\n" for line in lines))
-    if at == lines[-1]:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if lines[-1] in at:
+        _stop(lines[-1])
 
 
 @contextlib.contextmanager
 def recording(log: Path, lake: str) -> Iterator[None]:
     """Within the block, append the points passed to ``log`` (``during:`` ones for tables under ``lake``), numbered
     from zero: the same names a build in a new process with ``LAKEPREP_FAULT_LOG``/``LAKEPREP_FAULT_LAKE`` records."""
-    saved = {k: os.environ.get(k) for k in ("LAKEPREP_FAULT_LOG", "LAKEPREP_FAULT_LAKE", "LAKEPREP_FAULT_AT")}
+    saved = {k: os.environ.get(k) for k in ("LAKEPREP_FAULT_LOG", "LAKEPREP_FAULT_LAKE", "LAKEPREP_FAULT_AT", "LAKEPREP_FAULT_PAUSE_AT")}
     _seen.clear()
     _files_before.clear()
     os.environ.pop("LAKEPREP_FAULT_AT", None)
+    os.environ.pop("LAKEPREP_FAULT_PAUSE_AT", None)
     os.environ.update({"LAKEPREP_FAULT_LOG": str(log), "LAKEPREP_FAULT_LAKE": lake})
     try:
         yield

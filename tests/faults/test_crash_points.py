@@ -1,14 +1,16 @@
 """Crash and concurrency tests on real Spark + Delta (marked ``faults``; ``pytest -m faults`` runs them alone).
 
-A build of a tiny corpus runs in its own process (``lakeprep build``: its own JVM) and is SIGKILLed at a commit
-point (:mod:`lakeprep.faults`): after a commit and before the next, or in the middle of a write (data files
-on disk, no commit yet). The points are not listed here but learned from a recorded build, so a new table or
-commit is covered without editing this file. After each kill the build is run again (in this process) and
-the lake must equal the uninterrupted one: every table's rows (run ids and timestamps aside), no duplicate
-keys, the published versions' contents, and the MDS shards byte for byte.
+A build of a tiny corpus runs in its own process (``lakeprep build``: its own JVM) and is interrupted at commit
+points (:mod:`lakeprep.faults`): after a commit and before the next, or in the middle of a write (data files
+on disk, no commit yet). At every chosen point but the last, its process group (driver and JVM) is stopped and
+the lake copied, which is what a kill there leaves on disk; at the last it is SIGKILLed. The points are not
+listed here but learned from a recorded build, so a new table or commit is covered without editing this file.
+Each interrupted lake is put back where the build wrote it and the build is run again (in this process); the
+lake must equal the uninterrupted one: every table's rows (run ids and timestamps aside), no duplicate keys,
+the published versions' contents, and the MDS shards byte for byte.
 
-Every point costs a build and a half, so by default every fifth point is killed (spread over all layers, a
-different table each time); ``LAKEPREP_FAULT_POINTS=all`` kills at every one.
+Every point costs a recovery build, so by default every fifth point is taken (spread over all layers, a
+different table each time); ``LAKEPREP_FAULT_POINTS=all`` takes every one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from lakeprep.pipeline.batch import run_build
 from lakeprep.pipeline.layers import SPECS
 from lakeprep.schemas import TABLES
 from lakeprep.session import SMALL_DATA_CONF
+from tests.support.processes import run_pausing
 
 pytestmark = pytest.mark.faults
 
@@ -105,7 +108,7 @@ def _snapshot(spark: SparkSession, cfg: Config) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def reference(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, landing: Path) -> tuple[list[str], Path]:
+def reference(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, landing: Path) -> tuple[list[str], Path, list[str]]:
     """An uninterrupted build (in this process: the points are named as a new process names them), recording
     every commit point it passes."""
     tmp = tmp_path_factory.mktemp("faults")
@@ -121,24 +124,47 @@ def reference(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, lan
     after = [p for p in points if not p.startswith("before:")]
     assert sum(p.startswith("during:") for p in after) >= 8, after
     chosen = after if os.environ.get("LAKEPREP_FAULT_POINTS") == "all" else after[1::5]
-    return chosen, conf
+    return chosen, conf, points
 
 
 def test_every_commit_point_recovers_to_the_uninterrupted_lake(
-    spark: SparkSession, reference: tuple[list[str], Path], landing: Path, tmp_path: Path
+    spark: SparkSession, reference: tuple[list[str], Path, list[str]], landing: Path, tmp_path: Path
 ) -> None:
-    points, ref_conf = reference
+    """One fresh build (``lakeprep build``, its own JVM) passes the chosen points in order: at each but the last its
+    whole process group is stopped (:data:`LAKEPREP_FAULT_PAUSE_AT`: the driver and its JVM stand still, as a kill
+    would leave them) and the lake is copied; at the last it is SIGKILLed. Then every copy is put back where the
+    build wrote it (the dead build's path, its claim naming a dead process) and the build is run again in this
+    process: each must recover to the uninterrupted lake."""
+    points, ref_conf, recorded = reference
     expected = _snapshot(spark, load_config(ref_conf))
     assert all(any(layer in p for p in points) for layer in ("bronze", "silver", "gold", "_lakeprep")), points
     assert any(p.startswith("during:") for p in points) and any(p.startswith("after:") for p in points), points
+    conf, lake, log = _config(tmp_path, landing, "lake"), tmp_path / "lake", tmp_path / "points.txt"
+    copies: dict[str, Path] = {}
+
+    def copy(point: str) -> None:
+        copies[point] = tmp_path / f"at-{len(copies)}"
+        shutil.copytree(lake, copies[point], symlinks=True)
+
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+           "LAKEPREP_FAULT_PAUSE_AT": ",".join(points[:-1]), "LAKEPREP_FAULT_AT": points[-1],
+           "LAKEPREP_FAULT_LAKE": str(lake), "LAKEPREP_FAULT_LOG": str(log)}
+    env.pop("PYSPARK_GATEWAY_PORT", None)
+    rc = run_pausing([sys.executable, "-m", "lakeprep.cli", "build", "-q", "--config", str(conf)], cwd=REPO, env=env,
+                     log=log, on_pause=copy, output=tmp_path / "build.log", timeout=900)
+    tail = (tmp_path / "build.log").read_text(errors="replace")[-1500:]
+    assert rc == -9, f"the build was not killed at {points[-1]} (rc {rc}): {tail}"
+    assert list(copies) == points[:-1], f"stopped at {list(copies)}, not at {points[:-1]}"
+    # the new process passed the recorded points, in the recorded order, up to the kill (a mid-write point is
+    # logged when its write ends, so a build killed in the middle of one has not logged it)
+    passed = [p for p in log.read_text().split() if not p.startswith("paused:")]
+    assert passed == recorded[: recorded.index(points[-1]) + (0 if points[-1].startswith("during:") else 1)], passed
     failures = []
-    for i, point in enumerate(points):
-        conf = _config(tmp_path, landing, f"lake{i}")
-        proc = _build(conf, LAKEPREP_FAULT_AT=point, LAKEPREP_FAULT_LAKE=str(tmp_path / f"lake{i}"))
-        _, err = proc.communicate(timeout=900)
-        if proc.returncode != -9:
-            failures.append(f"{point}: the build was not killed there (rc {proc.returncode}): {err[-500:]}")
-            continue
+    for point in points[::-1]:  # the killed build's lake first: it is already in place
+        if point in copies:
+            shutil.rmtree(lake)
+            copies[point].rename(lake)
+        spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # the same path now holds another lake
         cfg = load_config(conf)
         run_build(spark, cfg)  # recovers: takes over the dead run's claim, completes what was left
         got = _snapshot(spark, cfg)
@@ -148,7 +174,6 @@ def test_every_commit_point_recovers_to_the_uninterrupted_lake(
         states = [r.state for r in recent_runs(spark, cfg)]
         if states[0] != "succeeded" or "running" in states:
             failures.append(f"{point}: runs are {states}")
-        shutil.rmtree(tmp_path / f"lake{i}", ignore_errors=True)
     assert not failures, "\n".join(failures)
 
 

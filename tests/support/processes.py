@@ -1,11 +1,15 @@
-"""Running lakeprep's own commands (spark-submit, the CLI, a Python snippet) as a user would, in a new process."""
+"""Running lakeprep's own commands (spark-submit, the CLI, a Python snippet) as a user would, in a new process; and a
+process that stops at fault points so that a test can look at (and copy) what a kill there leaves."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -16,3 +20,35 @@ def run_tool(args: Sequence[str], cwd: Path, *, env: Mapping[str, str] | None = 
     full = {**os.environ, **(env or {}), "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     full.pop("PYSPARK_GATEWAY_PORT", None)
     return subprocess.run(list(args), cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
+
+
+def run_pausing(
+    args: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path, on_pause: Callable[[str], None], output: Path, timeout: float = 900,
+) -> int:
+    """Run ``args`` in a process group of its own that stops itself at ``LAKEPREP_FAULT_PAUSE_AT`` points
+    (:mod:`lakeprep.faults`); at each stop call ``on_pause(point)`` (the point read from ``log``'s last
+    ``paused:`` line), then continue the group. Its stdout and stderr go to ``output``. Returns the exit code
+    (negative: the signal that ended it)."""
+    deadline = time.monotonic() + timeout
+    with open(output, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen(list(args), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while True:
+            pid, status = os.waitpid(proc.pid, os.WUNTRACED | os.WNOHANG)
+            if pid == 0:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{args[:4]} ran over {timeout:.0f}s; its output: {output}")
+                time.sleep(0.05)
+            elif os.WIFSTOPPED(status):
+                paused = [line for line in log.read_text(encoding="utf-8").split() if line.startswith("paused:")]
+                on_pause(paused[-1].removeprefix("paused:"))
+                os.killpg(proc.pid, signal.SIGCONT)
+            else:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                return proc.returncode
+    finally:
+        if proc.returncode is None:  # an error or a timeout here: end the whole group, stopped or not
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGCONT)
+            proc.wait()

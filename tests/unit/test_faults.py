@@ -51,3 +51,31 @@ def test_a_kill_after_a_commit_and_no_effect_without_the_environment(tmp_path: P
     killed = _run(tmp_path / "a", LAKEPREP_FAULT_AT="after:bronze.documents#1")
     assert killed.returncode == -9 and (tmp_path / "a" / "lake" / "bronze" / "documents" / "_delta_log" / "00000000000000000000.json").exists()
     assert _run(tmp_path / "b").stdout.strip() == "finished"
+
+
+def test_pause_points_stop_the_process_group_where_a_kill_would_and_the_build_goes_on(tmp_path: Path) -> None:
+    from tests.support.processes import run_pausing
+
+    lake, log = tmp_path / "lake", tmp_path / "points.txt"
+    table = lake / "bronze" / "documents"
+    seen: list[tuple[str, list[str], list[str]]] = []
+
+    def look(point: str) -> None:  # what is on disk while the process stands still
+        seen.append((point, sorted(p.name for p in table.glob("*.parquet")), sorted(p.name for p in (table / "_delta_log").iterdir())))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEPREP_FAULT")}
+    env.update(LAKEPREP_FAULT_PAUSE_AT="during:bronze.documents#1,after:bronze.documents#2", LAKEPREP_FAULT_LAKE=str(lake),
+               LAKEPREP_FAULT_LOG=str(log))
+    rc = run_pausing([sys.executable, "-c", SCRIPT, str(lake)], cwd=tmp_path, env=env, log=log, on_pause=look, output=tmp_path / "out.txt")
+    assert rc == 0 and "finished" in (tmp_path / "out.txt").read_text()
+    assert seen == [
+        ("during:bronze.documents#1", ["part-00000-a.parquet"], []),  # the data file, no commit yet
+        ("after:bronze.documents#2", ["part-00000-a.parquet"], ["00000000000000000000.json"]),
+    ]
+    assert [line for line in log.read_text().split() if line.startswith("paused:")] == [
+        "paused:during:bronze.documents#1", "paused:after:bronze.documents#2"]
+
+
+def test_a_pause_point_refuses_to_stop_a_process_that_does_not_lead_its_group(tmp_path: Path) -> None:
+    proc = _run(tmp_path, LAKEPREP_FAULT_PAUSE_AT="after:bronze.documents#1")  # the test's own process group
+    assert proc.returncode == 1 and "leads its own process group" in proc.stderr and "finished" not in proc.stdout
