@@ -91,6 +91,12 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
 
     # every table, read by a reader that is not Spark, from the bucket
     tables = _delta_rs(s3)
+    for key, value in s3.env.items():
+        monkeypatch.setenv(key, value)
+    from lakeprep.io.delta import _listed_latest_version
+
+    # the versions lakeprep reads from one LIST of each table's log (instead of asking Spark) are delta-rs's
+    assert {t: _listed_latest_version(f"s3a://{BUCKET}/lake/{t}") for t in TABLES} == {t: v for t, (v, _) in tables.items()}
     assert tables["bronze/documents"] == (1, 21) and tables["quarantine/bronze"] == (1, 4)
     assert tables["silver/documents"] == (1, 17) and tables["gold/chunks"][1] == 17
     assert tables["gold/training_sequences"][1] > 0 and tables["_lakeprep/tags"][1] > 0
@@ -100,8 +106,6 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
     # the MDS export streamed from the bucket (remote + a local cache), its index naming this run's generation
     manifest = json.loads(client.get_object(Bucket=BUCKET, Key="lake/mds/manifest.json")["Body"].read())
     assert manifest["generation"] == "gen-s3-run-1" and manifest["source"]["version"] == 1
-    for key, value in s3.env.items():
-        monkeypatch.setenv(key, value)
     from streaming import StreamingDataset
     from streaming.base.util import clean_stale_shared_memory
 

@@ -216,7 +216,7 @@ def test_forget_removes_a_source_from_every_layer(spark: SparkSession, tmp_path:
 def test_latest_version_of_a_local_table_is_read_from_its_log_as_delta_reports_it(spark: SparkSession, tmp_path: Path) -> None:
     """Past a checkpoint (every 10 commits), with and without a ``file:`` prefix, and a compacted-looking
     name in the log does not count: the same version ``DESCRIBE HISTORY`` gives."""
-    from lakeprep.io.delta import _local_latest_version, latest_version, quote_path
+    from lakeprep.io.delta import _listed_latest_version, latest_version, quote_path
 
     path = str(tmp_path / "t")
     spark.sql(f"CREATE TABLE {quote_path(path)} (id int) USING DELTA")
@@ -226,5 +226,5 @@ def test_latest_version_of_a_local_table_is_read_from_its_log_as_delta_reports_i
     assert any(".checkpoint." in p.name for p in log_dir.iterdir())
     described = int(spark.sql(f"DESCRIBE HISTORY {quote_path(path)} LIMIT 1").first()["version"])
     (log_dir / "00000000000000000001.00000000000000000099.compacted.json").write_text("")  # after Spark read the log
-    assert described == 12 == latest_version(spark, path) == latest_version(spark, "file:" + path) == _local_latest_version(path)
-    assert _local_latest_version(str(tmp_path / "missing")) is None and _local_latest_version("s3a://bucket/t") is None
+    assert described == 12 == latest_version(spark, path) == latest_version(spark, "file:" + path) == _listed_latest_version(path)
+    assert _listed_latest_version(str(tmp_path / "missing")) is None

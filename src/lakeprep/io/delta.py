@@ -21,7 +21,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from lakeprep.faults import commit_point
-from lakeprep.errors import SchemaOutdatedError, SparkSetupError, TableNotFoundError
+from lakeprep.errors import LakeprepError, SchemaOutdatedError, SparkSetupError, TableNotFoundError
+from lakeprep.io import files
 
 __all__ = [
     "HistoryEntry",
@@ -92,42 +93,46 @@ def _local_log_dir(path: str) -> str | None:
     return os.path.join(path.removeprefix("file://").removeprefix("file:"), "_delta_log")
 
 
-def _local_latest_version(path: str) -> int | None:
-    """The newest version of a local table from the names in its ``_delta_log`` (no Spark job), or None when
-    the folder is not local, not visible to this process, or holds no commit file.
-
-    A commit is ``<20 digits>.json``, written whole (Delta writes a hidden temporary file and renames it), and
-    log clean-up never removes the newest one; compacted logs and checkpoints have other names."""
-    log_dir = _local_log_dir(path)
-    if log_dir is None:
-        return None
+def _log_names(path: str) -> list[str] | None:
+    """The file names in a table's ``_delta_log`` as this process sees them: a local folder's listing, or one
+    LIST request for object storage (boto3, the credentials :mod:`lakeprep.io.files` uses). None when the
+    folder cannot be listed here (another file system, no credentials, an error): then Spark is asked."""
+    local = _local_log_dir(path)
     try:
-        names = os.listdir(log_dir)
-    except OSError:
+        if local is not None:
+            return os.listdir(local)
+        if files.is_object_store(path):
+            return files.list_children(files.join(path, "_delta_log"))
+    except (OSError, LakeprepError):
         return None
-    versions = [int(n[:20]) for n in names if len(n) == 25 and n.endswith(".json") and n[:20].isdigit()]
+    return None
+
+
+def _listed_latest_version(path: str) -> int | None:
+    """The newest version of a table from the names in its ``_delta_log`` (no Spark query), or None when the
+    folder cannot be listed here (see :func:`_log_names`) or holds no commit file.
+
+    A commit is ``<20 digits>.json``, written whole (Delta writes a hidden temporary file and renames it, or a
+    single PUT on object storage), and log clean-up never removes the newest one; compacted logs and
+    checkpoints have other names."""
+    names = _log_names(path)
+    versions = [int(n[:20]) for n in names or () if len(n) == 25 and n.endswith(".json") and n[:20].isdigit()]
     return max(versions) if versions else None
 
 
-def _local_log_has_commits(path: str) -> bool:
-    """Whether ``path`` is a local folder whose ``_delta_log`` holds a commit or a checkpoint (no Spark job)."""
-    log_dir = _local_log_dir(path)
-    if log_dir is None:
-        return False
-    try:
-        with os.scandir(log_dir) as entries:
-            return any(e.name.endswith(".json") or ".checkpoint." in e.name for e in entries if e.name[:1].isdigit())
-    except OSError:
-        return False
+def _listed_log_has_commits(path: str) -> bool:
+    """Whether ``path``'s ``_delta_log``, listed here (see :func:`_log_names`), holds a commit or a checkpoint
+    (no Spark query). False also when it cannot be listed: the caller then asks Spark."""
+    return any(n[:1].isdigit() and (n.endswith(".json") or ".checkpoint." in n) for n in _log_names(path) or ())
 
 
 def table_exists(spark: SparkSession, path: str) -> bool:
     """True if ``path`` holds a Delta table.
 
-    A local table is recognised from its ``_delta_log`` folder (a build asks dozens of times; each Spark
-    query costs a job); anything else (object storage, or a path this process does not see, as with a
-    remote Spark Connect server) is asked of Spark."""
-    if _local_log_has_commits(path):
+    A table is recognised from the listing of its ``_delta_log`` (a build asks dozens of times; each Spark
+    query costs a job, and over object storage a dozen requests); where the log cannot be listed here or
+    lists no commit (a path this process does not see, as with a remote Spark Connect server), Spark is asked."""
+    if _listed_log_has_commits(path):
         return True
     try:
         spark.sql(f"DESCRIBE HISTORY {quote_path(path)} LIMIT 1").collect()
@@ -266,9 +271,10 @@ def commit_metrics(spark: SparkSession, path: str, version: int) -> dict[str, st
 
 
 def latest_version(spark: SparkSession, path: str) -> int:
-    """The newest version of the Delta table at ``path`` (a local table's from its log folder's names: a build
-    asks ~40 times, and ``DESCRIBE HISTORY`` is a query each time)."""
-    local = _local_latest_version(path)
+    """The newest version of the Delta table at ``path``: from the names in its ``_delta_log`` where this process
+    can list it (a local folder; one LIST request on object storage), else ``DESCRIBE HISTORY``. A build asks
+    ~40 times; each ``DESCRIBE HISTORY`` is a query, and over object storage a dozen requests."""
+    local = _listed_latest_version(path)
     if local is not None:
         return local
     return int(spark.sql(f"DESCRIBE HISTORY {quote_path(path)} LIMIT 1").first()["version"])
