@@ -8,7 +8,7 @@ swaps its staged directory in one place; both call :func:`commit_point` before a
 - ``LAKEPREP_FAULT_LOG=<file>``: append every point passed to ``file`` (one per line); a test runs a build
   with it to learn the points, so a new table or commit is covered without editing the test.
 - ``LAKEPREP_FAULT_AT=<point>``: SIGKILL this process when it reaches ``point`` (no cleanup, no finally, like a
-  lost machine).
+  lost machine); its whole process group if it leads one (its JVM and Python workers die at the same moment).
 - ``LAKEPREP_FAULT_PAUSE_AT=<point>,<point>,...``: at each of these points, append ``paused:<point>`` to the log
   (if any) and SIGSTOP this process's whole process group: the Python driver and its JVM stop at once, as a
   kill would stop them, so that a test can copy what a kill there leaves on disk, then SIGCONT the group and
@@ -67,11 +67,16 @@ def _pause_points() -> set[str]:
 
 
 def _stop(point: str) -> None:
-    """Kill this process at ``point``, or stop its process group there if ``point`` is a pause point."""
+    """Kill this process at ``point``, or stop its process group there if ``point`` is a pause point. A process
+    that leads its own group is killed with the whole group (driver, JVM, Python workers at once, as a lost
+    machine); otherwise only itself (its JVM exits when it sees its parent gone)."""
+    leader = os.getpgrp() == os.getpid()
     if point not in _pause_points():
+        if leader:
+            os.killpg(os.getpgrp(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
         return
-    if os.getpgrp() != os.getpid():
+    if not leader:
         raise RuntimeError("LAKEPREP_FAULT_PAUSE_AT needs a process that leads its own process group (start_new_session=True)")
     log = os.environ.get("LAKEPREP_FAULT_LOG")
     if log:

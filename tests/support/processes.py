@@ -45,6 +45,7 @@ def run_pausing(
                 os.killpg(proc.pid, signal.SIGCONT)
             else:
                 proc.returncode = os.waitstatus_to_exitcode(status)
+                _wait_for_group(proc.pid, deadline)  # nothing of it (a JVM, a Python worker) still writes
                 return proc.returncode
     finally:
         if proc.returncode is None:  # an error or a timeout here: end the whole group, stopped or not
@@ -52,3 +53,26 @@ def run_pausing(
                 os.killpg(proc.pid, signal.SIGKILL)
                 os.killpg(proc.pid, signal.SIGCONT)
             proc.wait()
+
+
+def _live_members(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that still run (zombies, which write nothing, aside; Linux ``/proc``)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, ...
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def _wait_for_group(pgid: int, deadline: float) -> None:
+    """Wait until no process of group ``pgid`` runs any more; SIGKILL the group at ``deadline`` and go on."""
+    while _live_members(pgid):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            return
+        time.sleep(0.05)

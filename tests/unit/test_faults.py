@@ -79,3 +79,27 @@ def test_pause_points_stop_the_process_group_where_a_kill_would_and_the_build_go
 def test_a_pause_point_refuses_to_stop_a_process_that_does_not_lead_its_group(tmp_path: Path) -> None:
     proc = _run(tmp_path, LAKEPREP_FAULT_PAUSE_AT="after:bronze.documents#1")  # the test's own process group
     assert proc.returncode == 1 and "leads its own process group" in proc.stderr and "finished" not in proc.stdout
+
+
+def test_a_kill_in_a_process_that_leads_its_group_takes_the_whole_group(tmp_path: Path) -> None:
+    """As a lost machine: the driver's children (its JVM, Python workers) die at the same point, not later."""
+    import time
+
+    script = (
+        "import subprocess, sys\n"
+        "from lakeprep.faults import commit_point\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        "open(sys.argv[1], 'w').write(str(child.pid))\n"
+        "commit_point('before', 'bronze.documents'); commit_point('after', 'bronze.documents')\n"
+        "print('finished')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEPREP_FAULT")}
+    pid_file = tmp_path / "child.pid"
+    proc = subprocess.run([sys.executable, "-c", script, str(pid_file)], env={**env, "LAKEPREP_FAULT_AT": "after:bronze.documents#1"},
+                          capture_output=True, text=True, timeout=60, start_new_session=True)
+    assert proc.returncode == -9 and "finished" not in proc.stdout
+    stat = Path(f"/proc/{pid_file.read_text()}/stat")
+    deadline = time.monotonic() + 5  # the kernel delivers the group's SIGKILL at once; allow for scheduling
+    while stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"  # gone (or a zombie: it runs no more)
