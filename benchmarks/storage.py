@@ -22,10 +22,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from lakeprep.session import SMALL_DATA_CONF  # noqa: E402
 from tests.support.processes import BIN, run_tool  # noqa: E402
 from tests.support.s3proxy import S3Proxy  # noqa: E402
 
-SMALL = {"spark.sql.shuffle.partitions": "2", "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+SMALL = {"spark.sql.shuffle.partitions": "2", **SMALL_DATA_CONF}  # the sample's small-data settings, as in the tests
 
 
 def _build(conf: Path, work: Path, env: dict[str, str]) -> tuple[float, float, str]:
