@@ -101,8 +101,8 @@ def _kill_on_first_new_file(folder: Path, before: set[str], point: str) -> None:
 
 def commit_point(stage: str, table: str) -> None:
     """Record or act on reaching ``<stage>:<table>#<n>`` (see the module docstring)."""
-    log, pause = os.environ.get("LAKEPREP_FAULT_LOG"), _pause_points()
-    at = {os.environ.get("LAKEPREP_FAULT_AT", ""), *pause} - {""}
+    log = os.environ.get("LAKEPREP_FAULT_LOG")
+    at = {os.environ.get("LAKEPREP_FAULT_AT", ""), *_pause_points()} - {""}  # the points to kill or stop at
     if not log and not at:
         return
     if stage == "before":
@@ -110,13 +110,13 @@ def commit_point(stage: str, table: str) -> None:
     n = _seen[table]
     folder = _folder(table)
     lines = [f"{stage}:{table}#{n}"]
+    during = f"during:{table}#{n}"
     if folder is not None and stage == "before":
         _files_before[table] = _data_files(folder)
-        if f"during:{table}#{n}" in at:
-            point = f"during:{table}#{n}"
-            threading.Thread(target=_kill_on_first_new_file, args=(folder, _files_before[table], point), daemon=True).start()
+        if during in at:
+            threading.Thread(target=_kill_on_first_new_file, args=(folder, _files_before[table], during), daemon=True).start()
     if folder is not None and stage == "after" and _data_files(folder) - _files_before.pop(table, set()):
-        lines.insert(0, f"during:{table}#{n}")
+        lines.insert(0, during)
     if log:
         with open(log, "a", encoding="utf-8") as fh:
             fh.write("".join(line + "\n" for line in lines))

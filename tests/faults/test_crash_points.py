@@ -72,13 +72,16 @@ def _config(tmp: Path, landing: Path, name: str) -> Path:
     return conf
 
 
-def _build(conf: Path, **env: str) -> subprocess.Popen[str]:
+def _build_args(conf: Path, **env: str) -> tuple[list[str], dict[str, str]]:
+    """``lakeprep build`` of ``conf`` in a new process: its command line and environment (outside this test's JVM)."""
     full = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable, **env}
     full.pop("PYSPARK_GATEWAY_PORT", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "lakeprep.cli", "build", "-q", "--config", str(conf)],
-        cwd=REPO, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    return [sys.executable, "-m", "lakeprep.cli", "build", "-q", "--config", str(conf)], full
+
+
+def _build(conf: Path, **env: str) -> subprocess.Popen[str]:
+    args, full = _build_args(conf, **env)
+    return subprocess.Popen(args, cwd=REPO, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _snapshot(spark: SparkSession, cfg: Config) -> dict[str, object]:
@@ -146,12 +149,9 @@ def test_every_commit_point_recovers_to_the_uninterrupted_lake(
         copies[point] = tmp_path / f"at-{len(copies)}"
         shutil.copytree(lake, copies[point], symlinks=True)
 
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
-           "LAKEPREP_FAULT_PAUSE_AT": ",".join(points[:-1]), "LAKEPREP_FAULT_AT": points[-1],
-           "LAKEPREP_FAULT_LAKE": str(lake), "LAKEPREP_FAULT_LOG": str(log)}
-    env.pop("PYSPARK_GATEWAY_PORT", None)
-    rc = run_pausing([sys.executable, "-m", "lakeprep.cli", "build", "-q", "--config", str(conf)], cwd=REPO, env=env,
-                     log=log, on_pause=copy, output=tmp_path / "build.log", timeout=900)
+    args, env = _build_args(conf, LAKEPREP_FAULT_PAUSE_AT=",".join(points[:-1]), LAKEPREP_FAULT_AT=points[-1],
+                            LAKEPREP_FAULT_LAKE=str(lake), LAKEPREP_FAULT_LOG=str(log))
+    rc = run_pausing(args, cwd=REPO, env=env, log=log, on_pause=copy, output=tmp_path / "build.log", timeout=900)
     tail = (tmp_path / "build.log").read_text(errors="replace")[-1500:]
     assert rc == -9, f"the build was not killed at {points[-1]} (rc {rc}): {tail}"
     assert list(copies) == points[:-1], f"stopped at {list(copies)}, not at {points[:-1]}"

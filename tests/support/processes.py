@@ -55,17 +55,20 @@ def run_pausing(
             proc.wait()
 
 
+def proc_stat(pid: int) -> tuple[str, int] | None:
+    """A process's state letter (``Z``: a zombie, which runs and writes nothing) and process group, from Linux
+    ``/proc``; None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[2])
+
+
 def _live_members(pgid: int) -> list[int]:
-    """Processes of group ``pgid`` that still run (zombies, which write nothing, aside; Linux ``/proc``)."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, ...
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            pids.append(int(stat.parent.name))
-    return pids
+    """Processes of group ``pgid`` that still run (zombies aside)."""
+    pids = (int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit())
+    return [pid for pid in pids if (st := proc_stat(pid)) is not None and st[1] == pgid and st[0] != "Z"]
 
 
 def _wait_for_group(pgid: int, deadline: float) -> None:

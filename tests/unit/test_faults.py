@@ -85,6 +85,8 @@ def test_a_kill_in_a_process_that_leads_its_group_takes_the_whole_group(tmp_path
     """As a lost machine: the driver's children (its JVM, Python workers) die at the same point, not later."""
     import time
 
+    from tests.support.processes import proc_stat
+
     script = (
         "import subprocess, sys\n"
         "from lakeprep.faults import commit_point\n"
@@ -98,8 +100,9 @@ def test_a_kill_in_a_process_that_leads_its_group_takes_the_whole_group(tmp_path
     proc = subprocess.run([sys.executable, "-c", script, str(pid_file)], env={**env, "LAKEPREP_FAULT_AT": "after:bronze.documents#1"},
                           capture_output=True, text=True, timeout=60, start_new_session=True)
     assert proc.returncode == -9 and "finished" not in proc.stdout
-    stat = Path(f"/proc/{pid_file.read_text()}/stat")
+    child = int(pid_file.read_text())
+    running = lambda: (st := proc_stat(child)) is not None and st[0] != "Z"  # noqa: E731 - gone, or a zombie: it runs no more
     deadline = time.monotonic() + 5  # the kernel delivers the group's SIGKILL at once; allow for scheduling
-    while stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+    while running() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"  # gone (or a zombie: it runs no more)
+    assert not running()
