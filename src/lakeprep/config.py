@@ -552,6 +552,13 @@ class GatesConfig:
     enabled: bool = True
     suites: str = "./expectations"  # folder with <layer>.json suites
     results: str = ""  # where results go, one JSON per layer per run; default <storage.root>/_lakeprep/gates
+    # a table of at most this many rows is fetched to the driver (its checked columns) and validated by GX's
+    # pandas engine, larger ones by GX's Spark engine where they are; 0: always the Spark engine
+    local_max_rows: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.local_max_rows < 0:
+            raise ConfigError("gates.local_max_rows", f"must be >= 0 (0: always GX's Spark engine), got {self.local_max_rows}")
 
     @property
     def suites_path(self) -> str:

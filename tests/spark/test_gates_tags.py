@@ -228,3 +228,64 @@ def test_latest_version_of_a_local_table_is_read_from_its_log_as_delta_reports_i
     (log_dir / "00000000000000000001.00000000000000000099.compacted.json").write_text("")  # after Spark read the log
     assert described == 12 == latest_version(spark, path) == latest_version(spark, "file:" + path) == _listed_latest_version(path)
     assert _listed_latest_version(str(tmp_path / "missing")) is None
+
+
+_ENGINE_SUITE = [
+    {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1, "max_value": 5}},
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}},
+    {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}},
+    {"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "text", "min_value": 1, "max_value": 8}},
+    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "n", "min_value": 1, "max_value": {"$PARAMETER": "top"}}},
+    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "n", "min_value": 1, "mostly": 0.5}},
+    {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "split", "value_set": ["train", "val", "test"]}},
+    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "share", "max_value": 0.0}},
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "no_such_column"}},
+]
+
+
+def _engine_results(spark: SparkSession, tmp_path: Path, local_max_rows: int) -> tuple[dict, list[str]]:
+    from lakeprep.quality.gx import run_gate
+
+    suites = tmp_path / f"suites-{local_max_rows}"
+    suites.mkdir()
+    (suites / "check.json").write_text(json.dumps({"suites": [{"table": "t", "expectations": _ENGINE_SUITE}]}))
+    rows = [  # a null and a repeated id, an empty and an over-long text, a null and two out-of-range n, a bad split
+        ("a", "ok", 1, "train", -0.5), ("b", "", 7, "val", 0.25), ("b", "much too long", None, "test", None),
+        (None, "fine", 0, "dev", 0.0), ("e", "Ünïcødé", 3, None, 0.0),
+    ]
+    frame = spark.createDataFrame(rows, "id string, text string, n int, split string, share double")
+    result = run_gate("check", {"t": frame}, suites_dir=str(suites), parameters={"top": 5}, results_dir=str(tmp_path / "results"),
+                      run_id=f"engines-{local_max_rows}", local_max_rows=local_max_rows)
+    return json.loads(Path(result.results_path).read_text())["tables"]["t"], result.failures
+
+
+def _essentials(table: dict) -> list[tuple]:
+    """Per expectation: its type and column, pass/fail, the observed value or the unexpected count and values."""
+    out = []
+    for r in table["results"]:
+        got = r.get("result") or {}
+        raised = bool((r.get("exception_info") or {}).get("raised_exception"))
+        out.append((
+            r["expectation_config"]["type"], r["expectation_config"]["kwargs"].get("column"), r["success"], raised,
+            got.get("observed_value"), got.get("unexpected_count"), sorted(map(str, got.get("partial_unexpected_list") or [])),
+        ))
+    return out
+
+
+def test_both_gx_engines_give_the_same_results(spark: SparkSession, tmp_path: Path) -> None:
+    """Small tables are validated by GX's pandas engine, large ones by its Spark engine: one suite with every
+    expectation type the shipped suites use, each made to fail, gives the same verdicts and observations on both."""
+    local, local_failures = _engine_results(spark, tmp_path, local_max_rows=100)
+    remote, remote_failures = _engine_results(spark, tmp_path, local_max_rows=0)
+    assert (local["engine"], remote["engine"]) == ("pandas", "spark")
+    assert _essentials(local) == _essentials(remote)
+    assert local_failures == remote_failures
+    # only the row count and the `mostly` bound pass; the missing column fails on both
+    verdicts = [(kind, column, ok) for kind, column, ok, *_ in _essentials(local)]
+    assert len(verdicts) == 9 and sum(not ok for *_, ok in verdicts) == 7
+    assert ("expect_table_row_count_to_be_between", None, True) in verdicts
+    assert ("expect_column_values_to_not_be_null", "no_such_column", False) in verdicts
+    assert any("observed 2, e.g. [7, 0]" in f or "observed 2, e.g. [0, 7]" in f for f in local_failures)
+    # a table with more rows than local_max_rows goes to the Spark engine, with the same results
+    fallback, _ = _engine_results(spark, tmp_path, local_max_rows=4)
+    assert fallback["engine"] == "spark" and _essentials(fallback) == _essentials(remote)

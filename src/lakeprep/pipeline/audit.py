@@ -139,6 +139,7 @@ def gate_and_publish(
             parameters=gate_parameters(cfg),
             results_dir=cfg.gate_results_path,
             run_id=run_id,
+            local_max_rows=cfg.gates.local_max_rows,
         )
     else:
         result = GateResult(layer, True, 0, ["gates disabled (gates.enabled: false)"])

@@ -4,8 +4,14 @@ A suite file names, per table of the layer, a list of GX expectations (``{"type"
 kwargs may refer to values lakeprep computes from the config with ``{"$PARAMETER": "chunk_size"}``
 (GX suite parameters). The pseudo-table ``_stats`` is one row of layer statistics lakeprep derives from
 the tables (e.g. the quarantine share, the largest split-ratio error), so shares and ratios are gated
-the same way. Each table is validated with an ephemeral GX context on the Spark DataFrame of the version
-just written; the results go to ``<results>/<run id>/<layer>.json``.
+the same way. Each table is validated with an ephemeral GX context on the version just written; the results
+go to ``<results>/<run id>/<layer>.json``, each table's with the engine that validated it.
+
+Two engines, the same suite: a table of at most ``gates.local_max_rows`` rows is fetched to the driver (its
+checked columns only, one Spark job; the layer's tables fetched at once) and validated by GX's pandas engine,
+because GX's Spark engine runs a Spark job per metric, several seconds of fixed cost per layer on a small
+build. Larger tables, or every table with ``local_max_rows: 0``, are validated by GX's Spark engine where
+they are. ``tests/spark/test_gates_tags.py`` checks that both engines give the same results.
 """
 
 from __future__ import annotations
@@ -14,14 +20,19 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame
+from pyspark.sql.types import IntegralType
 
 from lakeprep.io import files
 from lakeprep.errors import ConfigError, LakeprepError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["GateFailedError", "GateResult", "load_suite", "run_gate"]
 
@@ -73,7 +84,8 @@ def _describe(res: Any) -> str:
     r = res.result or {}
     seen = r.get("observed_value", r.get("unexpected_count"))
     sample = r.get("partial_unexpected_list")
-    extra = f", e.g. {sample[:3]}" if sample else ""
+    # numpy scalars (the pandas engine's) read as plain values, as the Spark engine's do
+    extra = f", e.g. {[v.item() if hasattr(v, 'item') else v for v in sample[:3]]}" if sample else ""
     if res.exception_info and res.exception_info.get("raised_exception"):
         return f"{cfg.type} {kwargs}: error {res.exception_info.get('exception_message')}"
     return f"{cfg.type} {kwargs}: observed {seen}{extra}"
@@ -97,14 +109,31 @@ def _columns_checked(expectations: list[dict[str, Any]]) -> list[str] | None:
 
 
 def _gated_frame(frame: DataFrame, expectations: list[dict[str, Any]]) -> DataFrame:
-    """The frame GX validates: only the columns the suite reads, persisted, because GX runs a Spark job per
-    metric (dozens per suite) and each would otherwise re-read the table (or recompute ``_stats``).
-    A column the frame lacks is kept out of the projection so that GX reports it as a failed expectation."""
+    """The frame GX validates: only the columns the suite reads. A column the frame lacks is kept out of the
+    projection so that GX reports it as a failed expectation."""
     cols = _columns_checked(expectations)
     if cols is not None:
         present = [c for c in cols if c in frame.columns]
         frame = frame.select(*present) if present else frame
-    return frame.persist()
+    return frame
+
+
+def _local_copy(frame: DataFrame, max_rows: int) -> pd.DataFrame | None:
+    """``frame`` as a pandas DataFrame when it has at most ``max_rows`` rows (one Spark job that fetches at
+    most ``max_rows + 1`` rows), else None: it is then validated by the Spark engine where it is."""
+    if max_rows <= 0:
+        return None
+    local = frame.limit(max_rows + 1).toPandas()
+    if len(local) > max_rows:
+        return None
+    # an integer column with nulls arrives as float64: keep it integral, so failures show 7, not 7.0
+    integral = [f.name for f in frame.schema.fields if isinstance(f.dataType, IntegralType) and local[f.name].dtype.kind == "f"]
+    return local.astype({name: "Int64" for name in integral}) if integral else local
+
+
+def _validate(asset: Any, suite: Any, data: Any, parameters: Mapping[str, Any]) -> Any:
+    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": data})
+    return batch.validate(suite, expectation_parameters=dict(parameters))
 
 
 def run_gate(
@@ -115,8 +144,10 @@ def run_gate(
     parameters: Mapping[str, Any],
     results_dir: str,
     run_id: str,
+    local_max_rows: int,
 ) -> GateResult:
-    """Validate ``frames`` (table name -> DataFrame) against the layer's suite; write the results JSON."""
+    """Validate ``frames`` (table name -> DataFrame) against the layer's suite; write the results JSON.
+    Tables of at most ``local_max_rows`` rows are validated by GX's pandas engine (module docstring)."""
     import great_expectations as gx
 
     t0 = time.monotonic()
@@ -130,27 +161,35 @@ def run_gate(
 
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     # persist=False: GX would otherwise cache every validated table and never release it
-    source = context.data_sources.add_spark(name="lakeprep", persist=False)
-    out: dict[str, Any] = {"layer": layer, "run_id": run_id, "parameters": dict(parameters), "tables": {}}
-    failures: list[str] = []
-    checked = 0
+    spark_source = context.data_sources.add_spark(name="lakeprep", persist=False)
+    pandas_source = context.data_sources.add_pandas(name="lakeprep-local")
+    checks = []
     for i, entry in enumerate(suites):
         table = entry["table"]
         if table not in frames:
             raise ConfigError(f"gates.suites ({layer}.json)", f"table {table!r} is not part of layer {layer}: {sorted(frames)}")
-        asset = source.add_dataframe_asset(name=f"{table}#{i}")
         try:
             suite = context.suites.add(gx.ExpectationSuite(name=f"{layer}:{table}#{i}", expectations=entry["expectations"]))
         except Exception as exc:  # GX raises its own types for unknown expectation types / bad kwargs
             raise ConfigError(f"gates.suites ({layer}.json)", f"suite for {table} is not valid: {exc}") from None
-        frame = _gated_frame(frames[table], entry["expectations"])
-        try:
-            batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame})
-            result = batch.validate(suite, expectation_parameters=dict(parameters))
-        finally:
-            frame.unpersist()
+        checks.append((f"{table}#{i}", table, suite, _gated_frame(frames[table], entry["expectations"])))
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="lakeprep-gate") as pool:  # small jobs: at once
+        local = list(pool.map(lambda check: _local_copy(check[3], local_max_rows), checks))
+    out: dict[str, Any] = {"layer": layer, "run_id": run_id, "parameters": dict(parameters), "tables": {}}
+    failures: list[str] = []
+    checked = 0
+    for (name, table, suite, frame), copy in zip(checks, local):
+        if copy is not None:
+            result = _validate(pandas_source.add_dataframe_asset(name=name), suite, copy, parameters)
+        else:
+            # persisted: GX runs a Spark job per metric (dozens per suite); each would re-read the table
+            frame = frame.persist()
+            try:
+                result = _validate(spark_source.add_dataframe_asset(name=name), suite, frame, parameters)
+            finally:
+                frame.unpersist()
         checked += len(result.results)
-        out["tables"][table] = result.to_json_dict()
+        out["tables"][table] = {**result.to_json_dict(), "engine": "spark" if copy is None else "pandas"}
         for res in result.results:
             if not res.success:
                 failures.append(f"{table}: {_describe(res)}")
