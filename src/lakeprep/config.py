@@ -498,8 +498,13 @@ class MdsConfig:
     size_limit: int = 1 << 26  # bytes per shard before compression (streaming's default, 64 MiB)
     writers_per_split: int = 2  # shard writers running in parallel (Spark tasks) per split
     include_chunks: bool = False  # also write gold.chunks as text samples to <output>/chunks
+    # a dataset (sequences, chunks) of at most this many rows is written by the driver: no Python worker
+    # imports streaming and torch for it; larger ones by Spark tasks; 0: always by Spark tasks
+    local_max_rows: int = 2000
 
     def __post_init__(self) -> None:
+        if not 0 <= self.local_max_rows <= 100_000:
+            raise ConfigError("gold.mds.local_max_rows", f"must be between 0 and 100000 (0: always Spark tasks), got {self.local_max_rows}")
         if self.compression != "none" and not re.fullmatch(r"(zstd|gz|bz2|br|snappy)(:\d+)?", self.compression):
             raise ConfigError("gold.mds.compression", f"{self.compression!r}: use zstd, zstd:<level>, gz, bz2, br, snappy or none")
         if not 1024 <= self.size_limit <= 1 << 34:

@@ -188,6 +188,35 @@ def test_sample_build_writes_gold_tables_and_mds(spark: SparkSession, sample_bui
     assert len(text) > 20
 
 
+def test_small_export_written_by_the_driver_has_the_bytes_spark_tasks_write(
+    spark: SparkSession, sample_build, tmp_path: Path, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    from lakeprep.pipeline.gold import export_sequences
+
+    caplog.set_level("INFO", logger="lakeprep.export.mds")
+    cfg, result, _ = sample_build
+    version = result.gold.versions["gold.training_sequences"]
+    written = {}
+    for where, max_rows in (("tasks", 0), ("driver", 1000), ("fallback", 5)):
+        mds = dataclasses.replace(cfg.gold.mds, output=str(tmp_path / where), local_max_rows=max_rows, writers_per_split=3)
+        c = dataclasses.replace(cfg, gold=dataclasses.replace(cfg.gold, mds=mds))
+        caplog.clear()
+        out = export_sequences(spark, c, version=version, run_id=f"export-{where}")
+        assert any("written by the driver" in r.getMessage() for r in caplog.records) == (where == "driver")
+        root = tmp_path / where
+        files = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+        manifest = json.loads((root / "manifest.json").read_text())
+        written[where] = (files, manifest["samples"], manifest["shards"], out.bytes)
+    files, samples, shards, size = written["tasks"]
+    assert sum(f.endswith(".mds.zstd") for f in files) >= 6 and "chunks/train/index.json" in files  # several parts per split
+    assert samples["train"] == result.gold.sequences["train"] and samples["chunks/train"] > 0
+    files.pop("manifest.json")
+    for where in ("driver", "fallback"):  # fallback: more rows than local_max_rows, so Spark tasks again
+        other, other_samples, other_shards, other_size = written[where]
+        other.pop("manifest.json")
+        assert (other, other_samples, other_shards, other_size) == (files, samples, shards, size), where
+
+
 def test_rerun_without_changes_touches_nothing_in_gold(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]
     cfg, first, _ = sample_build
     before = {n: len(history(spark, cfg.storage.table_path(n), with_row_counts=False)) for n in ("gold.chunks", "gold.training_sequences")}

@@ -60,6 +60,7 @@ def test_typo_top_level_section() -> None:
         ({"bronze": {"source": {"table": "main.s.t", "id": ""}}}, "bronze.source.id", "needs an id column"),
         ({"bronze": {"source": {"table": "main.s.t", "kind": "csv"}}}, "bronze.source.kind", "not one of ['delta', 'parquet']"),
         ({"gates": {"local_max_rows": -1}}, "gates.local_max_rows", "must be >= 0"),
+        ({"gold": {"mds": {"local_max_rows": -1}}}, "gold.mds.local_max_rows", "between 0 and 100000"),
     ],
 )
 def test_bad_values_are_rejected_with_key_and_allowed_values(data: dict, key: str, fragment: str) -> None:

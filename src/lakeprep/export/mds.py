@@ -3,9 +3,13 @@
 Each split is written by ``gold.mds.writers_per_split`` Spark tasks in parallel: rows are numbered
 within their split by ``seq_index`` and cut into contiguous parts; each part is written by one
 ``streaming.MDSWriter`` into ``<split>/part-NNNNN/`` (a task may write several parts), and the parts'
-``index.json`` files are merged into one ``<split>/index.json`` with ``streaming.base.util.merge_index``.
+shard lists are merged into one ``<split>/index.json`` as ``streaming.base.util.merge_index`` would.
 Parts are ordered, so sample ``i`` of a split is the row with ``seq_index == i``, and the bytes of every
 shard depend only on the rows and the settings (a rebuild from the same table version is byte-identical).
+
+A small dataset (at most ``gold.mds.local_max_rows`` rows) is fetched in one Spark job and its parts are
+written by the driver, with the same writer, parts and order, so the same bytes: Python workers that write
+MDS import ``streaming`` and torch (~3 s each), more than a small export takes to write.
 
 A local export is staged in ``<output>.staging-<run id>`` and swapped in only when complete, together with a
 ``manifest.json`` naming the source table, version, tag, config hash and sample counts. A failed
@@ -73,16 +77,22 @@ def read_manifest(output: str) -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
 
 
+def _rows_per_part(counts: Mapping[str, int], parts_per_split: int) -> dict[str, int]:
+    """Rows per part of each split: a split of ``n`` rows is cut into at most ``parts_per_split`` parts."""
+    return {s: max(1, math.ceil(n / parts_per_split)) for s, n in counts.items()}
+
+
 def _write_parts(
     rows: DataFrame, root: str, *, columns: Mapping[str, str], compression: str | None, size_limit: int, parts_per_split: int,
-    generation: str = "",
+    local_max_rows: int, generation: str = "",
 ) -> list[dict[str, Any]]:
     """Write ``rows`` (``split``, ``seq_index`` and the ``columns``) as MDS parts in
-    ``<root>/<split>/[<generation>/]part-NNNNN``; return one record per part (with its shard list)."""
+    ``<root>/<split>/[<generation>/]part-NNNNN``; return one record per part (with its shard list).
+    At most ``local_max_rows`` rows are fetched and written by the driver, more by Spark tasks."""
     cols = dict(columns)
 
     def write(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        from streaming import MDSWriter  # imported on the executor (pulls in torch)
+        from streaming import MDSWriter  # pulls in torch: on an executor, or on the driver for a small export
 
         writer, current, written, out = None, None, 0, []
         remote = files.is_object_store(root)
@@ -123,10 +133,20 @@ def _write_parts(
             shutil.rmtree(folder, ignore_errors=True)
         yield pd.DataFrame(out, columns=["split", "part", "samples", "bytes", "shards"])
 
+    local = rows.limit(local_max_rows + 1).toPandas() if local_max_rows > 0 else None
+    if local is not None and len(local) <= local_max_rows:
+        # a small export: written here, in the order and parts the Spark tasks would write (the same bytes)
+        if local.empty:
+            return []
+        per_row = local["split"].map(_rows_per_part(local["split"].value_counts().to_dict(), parts_per_split))
+        local = local.assign(_part=(local["seq_index"] // per_row).astype("int32")).sort_values(["split", "_part", "seq_index"])
+        log.info("MDS: %d rows for %s written by the driver (gold.mds.local_max_rows: %d)", len(local), root, local_max_rows)
+        return next(write(iter([local]))).to_dict("records")
+
     counts = {r["split"]: int(r["n"]) for r in rows.groupBy("split").agg(F.count(F.lit(1)).alias("n")).collect()}
     if not counts:
         return []
-    per_part = {s: max(1, math.ceil(n / parts_per_split)) for s, n in counts.items()}
+    per_part = _rows_per_part(counts, parts_per_split)
     part_of = F.lit(0)
     for s, k in per_part.items():
         part_of = F.when(F.col("split") == s, F.floor(F.col("seq_index") / k)).otherwise(part_of)
@@ -198,11 +218,13 @@ def export_mds(
     writers_per_split: int,
     chunks: DataFrame | None = None,
     run_id: str,
+    local_max_rows: int = 0,
 ) -> MdsResult:
-    """Write ``sequences`` (``split, seq_index, tokens``) and optionally ``chunks`` to ``output`` (see module doc)."""
+    """Write ``sequences`` (``split, seq_index, tokens``) and optionally ``chunks`` to ``output`` (see module doc).
+    A dataset of at most ``local_max_rows`` rows is written by the driver (0: always by Spark tasks)."""
     t0 = time.monotonic()
     options = {"compression": None if compression == "none" else compression, "size_limit": size_limit,
-               "parts_per_split": writers_per_split}
+               "parts_per_split": writers_per_split, "local_max_rows": local_max_rows}
     datasets = _export_datasets(sequences, chunks)
     meta = {**manifest, "columns": dict(SEQUENCE_COLUMNS), "compression": compression, "size_limit": size_limit}
     if files.is_object_store(output):

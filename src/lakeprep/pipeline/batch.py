@@ -106,9 +106,12 @@ def _changed_since_last_build_tag(spark: SparkSession, cfg: Config, manifest: di
 
 
 def _import_in_background(cfg: Config) -> None:
-    """Import what the build's later steps need (Great Expectations, 3-7 s of the driver's time) while Spark
-    works on the claim and bronze, when the driver mostly waits on the JVM, instead of at the first gate."""
+    """Import what the build's later steps need (Great Expectations, 3-7 s of the driver's time; streaming and
+    torch, ~3 s, for a small MDS export written by the driver) while Spark works on the claim and bronze, when
+    the driver mostly waits on the JVM, instead of at the first gate or the export."""
     modules = ["great_expectations"] if cfg.gates.enabled else []
+    if cfg.gold.mds.enabled and cfg.gold.mds.local_max_rows > 0:
+        modules.append("streaming")
 
     def load() -> None:
         for name in modules:

@@ -339,7 +339,7 @@ def export_sequences(
     }
     return export_mds(
         spark, seqs, cfg.mds_path, manifest=manifest, compression=g.mds.compression, size_limit=g.mds.size_limit,
-        writers_per_split=g.mds.writers_per_split, chunks=chunks, run_id=run_id,
+        writers_per_split=g.mds.writers_per_split, chunks=chunks, run_id=run_id, local_max_rows=g.mds.local_max_rows,
     )
 
 
