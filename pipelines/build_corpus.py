@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 
+from lakeprep.cli import exit_with
 from lakeprep.config import load_config
 from lakeprep.errors import LakeprepError
 from lakeprep.io.claim import exit_on_sigterm
@@ -40,4 +41,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

@@ -7,16 +7,18 @@ overrides. Errors a user can fix are printed as one line without a traceback, ex
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from lakeprep.config import Config, load_config
 from lakeprep.errors import LakeprepError
 from lakeprep.io import files
 from lakeprep.logs import configure_logging
 
-__all__ = ["main", "TABLE_ALIASES"]
+__all__ = ["TABLE_ALIASES", "exit_with", "main", "run"]
 
 TABLE_ALIASES = {
     "bronze": "bronze.documents",
@@ -315,5 +317,20 @@ _COMMANDS = {
     "report": _cmd_report,
 }
 
+def exit_with(code: int) -> NoReturn:
+    """End a ``lakeprep`` or ``build_corpus.py`` process with ``code``, skipping the interpreter's last garbage
+    collection: with GX, streaming and torch loaded it walks every object of their module graphs, 1.5-2.5 s
+    of a small build's wall time. Exit handlers and finalizers still run; only cyclic garbage is left to the
+    operating system, as at any process exit. For a program's entry point only, never for an in-process
+    call of :func:`main` (frozen objects are never collected)."""
+    gc.freeze()
+    sys.exit(code)
+
+
+def run() -> NoReturn:
+    """The ``lakeprep`` console script."""
+    exit_with(main())
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()
