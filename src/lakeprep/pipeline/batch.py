@@ -105,13 +105,11 @@ def _changed_since_last_build_tag(spark: SparkSession, cfg: Config, manifest: di
     return dict(last.tables) != dict(published) or not same_mds
 
 
-def _import_in_background(cfg: Config) -> None:
-    """Import what the build's later steps need (Great Expectations, 3-7 s of the driver's time; streaming and
-    torch, ~3 s, for a small MDS export written by the driver) while Spark works on the claim and bronze, when
-    the driver mostly waits on the JVM, instead of at the first gate or the export."""
-    modules = ["great_expectations"] if cfg.gates.enabled else []
-    if cfg.gold.mds.enabled and cfg.gold.mds.local_max_rows > 0:
-        modules.append("streaming")
+def _import_in_background(*modules: str) -> None:
+    """Import modules a later step needs while Spark works on the current one, when the driver mostly waits
+    on the JVM: Great Expectations (3-7 s of the driver's time) at the start, for the first gate; streaming
+    and torch (~3 s) once silver changed, for a small MDS export written by the driver (not on a no-op
+    build, which exports nothing)."""
 
     def load() -> None:
         for name in modules:
@@ -124,6 +122,14 @@ def _import_in_background(cfg: Config) -> None:
         threading.Thread(target=load, name="lakeprep-imports", daemon=True).start()
 
 
+def _gate_modules(cfg: Config) -> tuple[str, ...]:
+    return ("great_expectations",) if cfg.gates.enabled else ()
+
+
+def _export_modules(cfg: Config) -> tuple[str, ...]:
+    return ("streaming",) if cfg.gold.mds.enabled and cfg.gold.mds.local_max_rows > 0 else ()
+
+
 def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wait: bool = False) -> BuildResult:
     """Build every layer once, in dependency order, gating and publishing each (see the module docstring).
 
@@ -133,7 +139,7 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wa
     run_id = run_id or new_run_id(started_at)
     t0 = time.monotonic()
     tag_name = f"build-{run_id}"
-    _import_in_background(cfg)
+    _import_in_background(*_gate_modules(cfg))
     with run_context(run_id), claim_lake(spark, cfg, run_id=run_id, command="build", wait=wait):
         log.info("build %s started (config %s, landing %s)", run_id, cfg.fingerprint(), cfg.bronze.landing_path)
         started_from = published_versions(spark, cfg) if cfg.tracking.mlflow is not None else {}
@@ -142,6 +148,8 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wa
         silver = build_silver(
             spark, cfg, run_id=run_id, started_at=started_at, bronze_version=gates[-1].published["bronze.documents"]
         )
+        if silver.documents_new or silver.documents_removed_upstream:
+            _import_in_background(*_export_modules(cfg))
         gates.append(gate_and_publish(spark, cfg, "silver", run_id=run_id, published=gates[-1].published))
         pub = gates[-1].published
         gold, gate, mds = _gold_and_export(
@@ -181,7 +189,7 @@ def rebuild_gold(spark: SparkSession, cfg: Config, *, tag: Tag, run_id: str | No
     """Rebuild gold and the MDS export from the silver versions a tag names (same config + seed: same bytes)."""
     run_id = run_id or new_run_id()
     t0 = time.monotonic()
-    _import_in_background(cfg)
+    _import_in_background(*_gate_modules(cfg), *_export_modules(cfg))
     with run_context(run_id), claim_lake(spark, cfg, run_id=run_id, command="rebuild", wait=wait):
         log.info("rebuild %s from tag %s (silver.documents v%s)", run_id, tag.name, tag.tables.get("silver.documents"))
         gold, gate, mds = _gold_and_export(
