@@ -71,7 +71,7 @@ class RunConfig:
 
     name: str = "lakeprep"
     seed: int = 42
-    heartbeat_seconds: float = 30.0  # a running build refreshes its claim on the lake this often
+    heartbeat_seconds: float = 60.0  # a running build refreshes its claim on the lake this often (10 beats per stale window)
     stale_after_seconds: float = 600.0  # a claim without a heartbeat for this long is taken over
     wait_poll_seconds: float = 10.0  # with --wait: how often to look whether the lake is free
 
