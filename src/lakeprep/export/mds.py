@@ -45,6 +45,7 @@ from pyspark.sql import functions as F
 from lakeprep.faults import commit_point
 from lakeprep.errors import LakeprepError
 from lakeprep.io import files
+from lakeprep.io.delta import to_pandas_if_small
 
 __all__ = ["MANIFEST", "MdsResult", "SEQUENCE_COLUMNS", "CHUNK_COLUMNS", "export_mds", "read_manifest"]
 
@@ -133,8 +134,8 @@ def _write_parts(
             shutil.rmtree(folder, ignore_errors=True)
         yield pd.DataFrame(out, columns=["split", "part", "samples", "bytes", "shards"])
 
-    local = rows.limit(local_max_rows + 1).toPandas() if local_max_rows > 0 else None
-    if local is not None and len(local) <= local_max_rows:
+    local = to_pandas_if_small(rows, local_max_rows)
+    if local is not None:
         # a small export: written here, in the order and parts the Spark tasks would write (the same bytes)
         if local.empty:
             return []

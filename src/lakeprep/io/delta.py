@@ -13,16 +13,19 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql.types import IntegralType, StructType
 
 from lakeprep.faults import commit_point
 from lakeprep.errors import LakeprepError, SchemaOutdatedError, SparkSetupError, TableNotFoundError
 from lakeprep.io import files
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "HistoryEntry",
@@ -38,6 +41,7 @@ __all__ = [
     "session_conf",
     "table_exists",
     "table_properties",
+    "to_pandas_if_small",
 ]
 
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
@@ -222,6 +226,20 @@ def read_table(spark: SparkSession, path: str, *, version: int | None = None, na
             f"no Delta table {name or ''} at {path}{f' version {version}' if version is not None else ''}: "
             "run `lakeprep build` (or `make run`) first"
         ) from None
+
+
+def to_pandas_if_small(frame: DataFrame, max_rows: int) -> pd.DataFrame | None:
+    """``frame`` as a pandas DataFrame when it has at most ``max_rows`` rows, else None (also for
+    ``max_rows <= 0``). One Spark job that fetches at most ``max_rows + 1`` rows; a larger frame's rows are
+    fetched only to be dropped, so the caller goes on with Spark. An integer column with nulls, which Arrow
+    hands over as float64, comes back as pandas' nullable ``Int64`` (7, not 7.0)."""
+    if max_rows <= 0:
+        return None
+    local = frame.limit(max_rows + 1).toPandas()
+    if len(local) > max_rows:
+        return None
+    integral = [f.name for f in frame.schema.fields if isinstance(f.dataType, IntegralType) and local[f.name].dtype.kind == "f"]
+    return local.astype({name: "Int64" for name in integral}) if integral else local
 
 
 def history(spark: SparkSession, path: str, *, name: str | None = None, with_row_counts: bool = True) -> list[HistoryEntry]:

@@ -23,16 +23,13 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyspark.sql import DataFrame
-from pyspark.sql.types import IntegralType
 
 from lakeprep.io import files
+from lakeprep.io.delta import to_pandas_if_small
 from lakeprep.errors import ConfigError, LakeprepError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["GateFailedError", "GateResult", "load_suite", "run_gate"]
 
@@ -118,19 +115,6 @@ def _gated_frame(frame: DataFrame, expectations: list[dict[str, Any]]) -> DataFr
     return frame
 
 
-def _local_copy(frame: DataFrame, max_rows: int) -> pd.DataFrame | None:
-    """``frame`` as a pandas DataFrame when it has at most ``max_rows`` rows (one Spark job that fetches at
-    most ``max_rows + 1`` rows), else None: it is then validated by the Spark engine where it is."""
-    if max_rows <= 0:
-        return None
-    local = frame.limit(max_rows + 1).toPandas()
-    if len(local) > max_rows:
-        return None
-    # an integer column with nulls arrives as float64: keep it integral, so failures show 7, not 7.0
-    integral = [f.name for f in frame.schema.fields if isinstance(f.dataType, IntegralType) and local[f.name].dtype.kind == "f"]
-    return local.astype({name: "Int64" for name in integral}) if integral else local
-
-
 def _validate(asset: Any, suite: Any, data: Any, parameters: Mapping[str, Any]) -> Any:
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": data})
     return batch.validate(suite, expectation_parameters=dict(parameters))
@@ -174,7 +158,7 @@ def run_gate(
             raise ConfigError(f"gates.suites ({layer}.json)", f"suite for {table} is not valid: {exc}") from None
         checks.append((f"{table}#{i}", table, suite, _gated_frame(frames[table], entry["expectations"])))
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="lakeprep-gate") as pool:  # small jobs: at once
-        local = list(pool.map(lambda check: _local_copy(check[3], local_max_rows), checks))
+        local = list(pool.map(lambda check: to_pandas_if_small(check[3], local_max_rows), checks))
     out: dict[str, Any] = {"layer": layer, "run_id": run_id, "parameters": dict(parameters), "tables": {}}
     failures: list[str] = []
     checked = 0
