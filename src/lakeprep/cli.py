@@ -32,6 +32,17 @@ TABLE_ALIASES = {
 }
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: an integer of at least 1 (``--limit``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default="conf/default.yaml", help="YAML config (default: %(default)s)")
@@ -53,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", parents=[common], help="tables, their latest versions and row counts")
     h = sub.add_parser("history", parents=[common], help="Delta versions of a table with run ids and row counts")
     h.add_argument("table", help=f"table name or alias ({', '.join(f'{k}={v}' for k, v in TABLE_ALIASES.items())})")
-    h.add_argument("--limit", type=int, default=20, help="newest N versions (default: %(default)s)")
+    h.add_argument("--limit", type=_at_least_one, default=20, help="newest N versions (default: %(default)s)")
     t = sub.add_parser("tag", parents=[common], help="create or list tags (named sets of published table versions)")
     tsub = t.add_subparsers(dest="tag_command", required=True)
     tc = tsub.add_parser("create", parents=[common, writes], help="tag the published version of every table and the MDS manifest")
@@ -144,7 +155,7 @@ def _cmd_status(cfg: Config, args: argparse.Namespace) -> int:
         if not table_exists(spark, path):
             print(f"{label:<{width}} {'-':>7} {'-':>9} {'-':>10}  (not built yet)")
             continue
-        last = history(spark, path, name=name)[-1]
+        last = history(spark, path, name=name, limit=1)[-1]  # one row count per table, not per version
         pub = published.get(name)
         if pub is not None and pub != last.version:
             unpublished.append(f"{label} v{pub + 1}..v{last.version}")
@@ -177,7 +188,7 @@ def _cmd_history(cfg: Config, args: argparse.Namespace) -> int:
     if name not in TABLES:
         raise LakeprepError(f"unknown table {args.table!r}; known: {sorted(TABLES)} or aliases {sorted(TABLE_ALIASES)}")
     spark = get_spark(cfg.spark, storage=cfg.locations)
-    entries = history(spark, cfg.storage.table_path(name), name=name)[-args.limit :]
+    entries = history(spark, cfg.storage.table_path(name), name=name, limit=args.limit)
     print(f"{qualified_name(cfg, name) or name}  ({cfg.storage.table_path(name)})")
     print(f"{'version':>7}  {'timestamp (UTC)':<19}  {'operation':<12}  {'run id':<26}  {'rows':>8}  changes")
     for e in entries:

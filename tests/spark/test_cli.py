@@ -9,6 +9,8 @@ import yaml
 from pyspark.sql import SparkSession
 
 from lakeprep.cli import main
+from lakeprep.config import load_config
+from lakeprep.io.delta import history
 
 
 def _config_file(tmp_path: Path, landing: Path) -> Path:
@@ -56,6 +58,17 @@ def test_build_status_and_history(spark: SparkSession, sample_landing: Path, tmp
     assert main(["history", "clusters", "--config", str(conf), "-q"]) == 0
     assert "silver.dedup_clusters" in capsys.readouterr().out
 
+    # --limit shows (and counts rows at) only the newest versions: the same lines as the tail of the whole history
+    assert main(["history", "bronze", "--limit", "1", "--config", str(conf), "-q"]) == 0
+    newest = capsys.readouterr().out.splitlines()
+    assert newest[:2] == lines[:2] and newest[2:] == lines[-1:], newest
+    cfg = load_config(conf)
+    for name in ("bronze.documents", "gold.chunks", "_lakeprep.runs"):  # the runs table has a version per claim update
+        whole = history(spark, cfg.storage.table_path(name))
+        assert len(whole) >= 2, name
+        for n in (1, 2, len(whole) + 5):
+            assert history(spark, cfg.storage.table_path(name), limit=n) == whole[-n:], (name, n)
+
 
 def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     conf = tmp_path / "bad.yaml"
@@ -67,6 +80,9 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Captu
     good.write_text("{}")
     assert main(["history", "gold", "--config", str(good)]) == 2
     assert "unknown table 'gold'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["history", "bronze", "--limit", "0", "--config", str(good)])
+    assert exited.value.code == 2 and "--limit: must be at least 1, not 0" in capsys.readouterr().err
 
 
 def test_a_session_lakeprep_starts_runs_the_parallel_collector(spark: SparkSession) -> None:

@@ -242,12 +242,20 @@ def to_pandas_if_small(frame: DataFrame, max_rows: int) -> pd.DataFrame | None:
     return local.astype({name: "Int64" for name in integral}) if integral else local
 
 
-def history(spark: SparkSession, path: str, *, name: str | None = None, with_row_counts: bool = True) -> list[HistoryEntry]:
-    """Commits of a Delta table, oldest first, with run ids parsed from userMetadata."""
+def history(
+    spark: SparkSession, path: str, *, name: str | None = None, with_row_counts: bool = True, limit: int | None = None
+) -> list[HistoryEntry]:
+    """Commits of a Delta table, oldest first, with run ids parsed from userMetadata; only the newest ``limit``
+    when given. ``with_row_counts`` counts the rows at each returned version (one time-travel query apiece:
+    pass a ``limit`` where only the newest are shown, so a table with a long history is not counted at every
+    version)."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
     if not table_exists(spark, path):
         raise TableNotFoundError(f"no Delta table {name or ''} at {path}: run `lakeprep build` (or `make run`) first")
+    newest = f" LIMIT {int(limit)}" if limit is not None else ""
     rows = (
-        spark.sql(f"DESCRIBE HISTORY {quote_path(path)}")
+        spark.sql(f"DESCRIBE HISTORY {quote_path(path)}{newest}")
         .select("version", "timestamp", "operation", "userMetadata", "operationMetrics")
         .orderBy("version")
         .collect()

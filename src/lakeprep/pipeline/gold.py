@@ -149,7 +149,7 @@ def _build(
     )
     create_table_if_missing(spark, paths[SEQUENCES], TRAINING_SEQUENCES, metadata={**meta, "table": SEQUENCES})
     seq_meta = {**meta, "table": SEQUENCES, "params": _sequence_params(cfg)}
-    last = history(spark, paths[SEQUENCES], with_row_counts=False)[-1].metadata
+    last = history(spark, paths[SEQUENCES], with_row_counts=False, limit=1)[-1].metadata
     done = _up_to_date(spark, cfg, last, inputs=inputs, params=seq_meta["params"], chunk_params=chunk_params)
     if done is not None:
         log.info("gold %s: up to date with %s (nothing to do)", run_id, inputs)
