@@ -286,14 +286,12 @@ def history(
 
 
 def commit_metrics(spark: SparkSession, path: str, version: int) -> dict[str, str]:
-    """Delta's operation metrics of one commit (e.g. ``numTargetRowsInserted`` of a MERGE)."""
-    row = (
-        spark.sql(f"DESCRIBE HISTORY {quote_path(path)}")
-        .where(F.col("version") == version)
-        .select("operationMetrics")
-        .first()
-    )
-    return dict(row["operationMetrics"] or {}) if row else {}
+    """Delta's operation metrics of one commit (e.g. ``numTargetRowsInserted`` of a MERGE); callers ask for the
+    commit they just made, so only the commits from ``version`` to the newest are read, not the whole history."""
+    newer = latest_version(spark, path) - version + 1
+    if newer < 1:
+        return {}
+    return next((e.metrics for e in history(spark, path, with_row_counts=False, limit=newer) if e.version == version), {})
 
 
 def latest_version(spark: SparkSession, path: str) -> int:
