@@ -198,7 +198,7 @@ def write_report(
             "distributions": sections.distributions(spark, cfg, tag.tables, top=rc.top_folders, reader=stats),
             "changes": None if base is None else {
                 "against": base.name, "alert_share": rc.change_alert,
-                **sections.changes(spark, cfg, tag.tables, base.tables, list_limit=rc.list_limit),
+                **sections.changes(spark, cfg, tag.tables, base.tables, list_limit=rc.list_limit, reader=t),
             },
         }
     finally:

@@ -43,6 +43,9 @@ def safe_excerpt(text: str | None, *, limit: int = _EXCERPT_CHARS, around: int |
 
 TableReader = Callable[[str], "DataFrame | None"]
 
+# the layers whose documents the "what changed" section compares, by their key
+_CHANGED_KEYS = (("bronze.documents", "doc_id"), ("silver.documents", "doc_id"), ("gold.chunks", "chunk_id"))
+
 
 def table_reader(spark: SparkSession, cfg: Config, versions: Mapping[str, int]) -> TableReader:
     """``t(name)``: the table at ``versions[name]``, or None when the tag has no such table.
@@ -221,46 +224,74 @@ def word_diff(a: str, b: str) -> str:
     return " ".join(parts)
 
 
-def changes(spark: SparkSession, cfg: Config, now: Mapping[str, int], before: Mapping[str, int], *, list_limit: int = 50) -> dict[str, Any]:
+def changes(
+    spark: SparkSession, cfg: Config, now: Mapping[str, int], before: Mapping[str, int], *, list_limit: int = 50,
+    reader: TableReader | None = None,
+) -> dict[str, Any]:
     """What moved between two tags: documents added/removed per layer (with their sources), chunk changes
-    from the Change Data Feed, tokens per split, rejects per reason."""
-    from lakeprep.pipeline._summary import reason_counts
+    from the Change Data Feed, tokens per split, rejects per reason.
 
-    out: dict[str, Any] = {"documents": {}, "chunks": {}, "tokens_by_split": {}, "rejects": {}}
-    for table, key in (("bronze.documents", "doc_id"), ("silver.documents", "doc_id"), ("gold.chunks", "chunk_id")):
-        if table not in now:
+    Every figure is one frame of :func:`~lakeprep.pipeline._summary.collect_stats`, so the section is one
+    Spark job (plus resolving the older tag's snapshots) instead of a count or a collect per figure. A
+    layer's documents are compared by a full outer join of its keys at both versions: a key on one side
+    only was added or removed."""
+    from lakeprep.pipeline._summary import collect_stats, count_by, reason_rows
+
+    t_now = reader or table_reader(spark, cfg, now)
+    t_before = table_reader(spark, cfg, before)
+    parts: dict[str, DataFrame] = {}
+    for table, key in _CHANGED_KEYS:
+        if (cur := t_now(table)) is None:
             continue
-        path = cfg.storage.table_path(table)
-        cur = read_table(spark, path, version=now[table]).select(key, "source_path")
-        old = read_table(spark, path, version=before[table]).select(key, "source_path") if table in before else None
-        added = cur if old is None else cur.join(old, key, "left_anti")
-        removed = None if old is None else old.join(cur, key, "left_anti")
-        entry: dict[str, Any] = {"before": old.count() if old is not None else 0, "now": cur.count(), "added": added.count(),
-                                 "removed": removed.count() if removed is not None else 0}
-        if table != "gold.chunks":
-            entry["added_sources"] = [r["source_path"] for r in added.select("source_path").distinct().orderBy("source_path").limit(list_limit).collect()]
-            entry["removed_sources"] = [] if removed is None else [
-                r["source_path"] for r in removed.select("source_path").distinct().orderBy("source_path").limit(list_limit).collect()]
-        out["documents"][table] = entry
+        if (old := t_before(table)) is None:  # a layer the older tag did not have: every row is new
+            joined = cur.select(F.lit("added").alias("side"), F.col("source_path").alias("src"))
+        else:
+            side = (F.when(F.col("_old").isNull(), F.lit("added")).when(F.col("_now").isNull(), F.lit("removed"))
+                    .otherwise(F.lit("both")))
+            joined = (
+                cur.select(key, F.col("source_path").alias("_now_src"), F.lit(True).alias("_now"))
+                .join(old.select(key, F.col("source_path").alias("_old_src"), F.lit(True).alias("_old")), key, "full_outer")
+                .select(side.alias("side"), F.coalesce("_now_src", "_old_src").alias("src"))
+            )
+        parts[f"docs:{table}"] = count_by(joined, "side")
+        if table != "gold.chunks":  # the first list_limit sources of each side, in source order
+            first = Window.partitionBy("side").orderBy("src")
+            listed = joined.where(F.col("side") != "both").select("side", "src").distinct().withColumn("i", F.row_number().over(first))
+            parts[f"sources:{table}"] = listed.where(F.col("i") <= list_limit).select(
+                F.concat_ws("\n", "side", "src").alias("key"), F.lit(1).alias("n"))
     if "gold.chunks" in now and "gold.chunks" in before and now["gold.chunks"] > before["gold.chunks"]:
         cdf = (spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", before["gold.chunks"] + 1)
                .option("endingVersion", now["gold.chunks"]).load(cfg.storage.table_path("gold.chunks")))
-        kinds = {r["_change_type"]: int(r["count"]) for r in cdf.groupBy("_change_type").count().collect()}
-        out["chunks"] = {"inserted": kinds.get("insert", 0), "updated": kinds.get("update_postimage", 0), "deleted": kinds.get("delete", 0)}
-    else:
-        out["chunks"] = {"inserted": 0, "updated": 0, "deleted": 0}
-    if "gold.training_sequences" in now:
-        def tokens(version: int) -> dict[str, int]:
-            df = read_table(spark, cfg.storage.table_path("gold.training_sequences"), version=version)
-            return {r["split"]: int(r["t"] or 0) for r in df.groupBy("split").agg(F.sum("num_tokens").alias("t")).collect()}
+        parts["cdf"] = count_by(cdf, "_change_type")
+    seqs = "gold.training_sequences"
+    for label, side in (("now", t_now), ("before", t_before)):
+        if (sq := side(seqs)) is not None:
+            parts[f"tokens:{label}"] = sq.groupBy(F.col("split").alias("key")).agg(F.coalesce(F.sum("num_tokens"), F.lit(0)).alias("n"))
+        for table in ("quarantine.bronze", "quarantine.silver"):
+            if table in now and (q := side(table)) is not None:
+                parts[f"rejects:{table}:{label}"] = reason_rows(q, "reject_reasons")
+    got = collect_stats(parts) if parts else {}
 
-        a, b = tokens(now["gold.training_sequences"]), tokens(before["gold.training_sequences"]) if "gold.training_sequences" in before else {}
+    out: dict[str, Any] = {"documents": {}, "chunks": {}, "tokens_by_split": {}, "rejects": {}}
+    for table, _ in _CHANGED_KEYS:
+        if f"docs:{table}" not in got:
+            continue
+        n = got[f"docs:{table}"]
+        entry: dict[str, Any] = {"before": n.get("both", 0) + n.get("removed", 0), "now": n.get("both", 0) + n.get("added", 0),
+                                 "added": n.get("added", 0), "removed": n.get("removed", 0)}
+        if table != "gold.chunks":
+            listed = [k.split("\n", 1) for k in got[f"sources:{table}"]]
+            entry["added_sources"] = sorted(src for side, src in listed if side == "added")
+            entry["removed_sources"] = sorted(src for side, src in listed if side == "removed")
+        out["documents"][table] = entry
+    kinds = got.get("cdf", {})
+    out["chunks"] = {"inserted": kinds.get("insert", 0), "updated": kinds.get("update_postimage", 0), "deleted": kinds.get("delete", 0)}
+    if seqs in now:
+        a, b = got.get("tokens:now", {}), got.get("tokens:before", {})
         out["tokens_by_split"] = {s: {"before": b.get(s, 0), "now": a.get(s, 0)} for s in sorted({*a, *b})}
     for table in ("quarantine.bronze", "quarantine.silver"):
         if table in now:
-            path = cfg.storage.table_path(table)
-            a = reason_counts(read_table(spark, path, version=now[table]), "reject_reasons")
-            b = reason_counts(read_table(spark, path, version=before[table]), "reject_reasons") if table in before else {}
+            a, b = got.get(f"rejects:{table}:now", {}), got.get(f"rejects:{table}:before", {})
             out["rejects"][table] = {r: {"before": b.get(r, 0), "now": a.get(r, 0)} for r in sorted({*a, *b})}
     return out
 
