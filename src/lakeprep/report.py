@@ -32,7 +32,7 @@ from lakeprep.pipeline.layers import QUALITY_PROFILE_PROPERTY
 if TYPE_CHECKING:
     from lakeprep.pipeline.batch import BuildResult
 
-__all__ = ["DOC_WORD_BINS", "histogram", "render_html", "table_stats", "write_report"]
+__all__ = ["DOC_WORD_BINS", "bins", "histogram", "histogram_rows", "render_html", "table_stats", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _bucket(column: str, edges: Sequence[float]) -> Column:
     return bucket
 
 
-def _bins(edges: Sequence[float], counts: Mapping[int, int]) -> list[dict[str, Any]]:
+def bins(edges: Sequence[float], counts: Mapping[int, int]) -> list[dict[str, Any]]:
     return [
         {"from": edges[i], "to": None if edges[i + 1] == float("inf") else edges[i + 1], "count": counts.get(i, 0)}
         for i in range(len(edges) - 1)
@@ -60,15 +60,16 @@ def histogram_rows(df: DataFrame, column: str, edges: Sequence[float]) -> DataFr
 
 def histogram(df: DataFrame, column: str, edges: Sequence[float]) -> list[dict[str, Any]]:
     """Counts of ``column`` in ``[edges[i], edges[i+1])`` (one small aggregate)."""
-    return _bins(edges, {int(r["key"]): int(r["n"]) for r in histogram_rows(df, column, edges).collect()})
+    return bins(edges, {int(r["key"]): int(r["n"]) for r in histogram_rows(df, column, edges).collect()})
 
 
-def table_stats(
-    spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, reader: sections.TableReader | None = None
-) -> dict[str, Any]:
-    """The table-derived part of the report, at ``versions``: every aggregate in one Spark job."""
+def _token_edges(cfg: Config) -> list[float]:
+    size = cfg.gold.chunking.chunk_size
+    return [size * i / 8 for i in range(8)] + [size + 1]
 
-    t = reader or sections.table_reader(spark, cfg, versions)
+
+def table_stats_parts(cfg: Config, versions: Mapping[str, int], t: sections.TableReader) -> dict[str, DataFrame]:
+    """The aggregates :func:`table_stats` reads, as ``(key, n)`` frames for :func:`collect_stats`."""
     parts: dict[str, DataFrame] = {}
     for name in versions:
         parts[f"rows:{name}"] = count_rows(t(name))  # type: ignore[arg-type]
@@ -83,10 +84,8 @@ def table_stats(
     for layer in ("bronze", "silver"):
         if (q := t(f"quarantine.{layer}")) is not None:
             parts[f"quarantine_{layer}_reasons"] = reason_rows(q, "reject_reasons")
-    size = cfg.gold.chunking.chunk_size
-    word_edges, token_edges = DOC_WORD_BINS, [size * i / 8 for i in range(8)] + [size + 1]
     if (docs := t("silver.documents")) is not None:
-        parts["document_words"] = histogram_rows(docs, "word_count", word_edges)
+        parts["document_words"] = histogram_rows(docs, "word_count", DOC_WORD_BINS)
         parts["pii_in_silver"] = docs.select(F.explode("pii_counts").alias("key", "n")).groupBy("key").agg(F.sum("n").alias("n"))
         parts["languages_in_silver"] = count_by(docs, "lang")
     if (c := t("silver.dedup_clusters")) is not None:
@@ -94,14 +93,23 @@ def table_stats(
         parts["cluster_sizes"] = count_by(sizes, F.concat_ws(":", "method", "size"))
         parts["duplicates_removed"] = count_by(c.where(F.col("doc_id") != F.col("kept_doc_id")), "method")
     if (ch := t("gold.chunks")) is not None:
-        parts["chunk_tokens"] = histogram_rows(ch, "token_count", token_edges)
+        parts["chunk_tokens"] = histogram_rows(ch, "token_count", _token_edges(cfg))
         per = ch.groupBy(F.col("split").alias("key")).agg(F.countDistinct("doc_id").alias("docs"), F.count(F.lit(1)).alias("chunks"))
         parts["split_docs"], parts["split_chunks"] = per.select("key", F.col("docs").alias("n")), per.select("key", F.col("chunks").alias("n"))
     if (sq := t("gold.training_sequences")) is not None:
         per = sq.groupBy(F.col("split").alias("key")).agg(F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tok"))
         parts["split_sequences"], parts["split_tokens"] = per.select("key", "n"), per.select("key", F.coalesce("tok", F.lit(0)).alias("n"))
-    got = collect_stats(parts)
+    return parts
 
+
+def table_stats(
+    spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, reader: sections.TableReader | None = None,
+    stats: Mapping[str, Mapping[str, int]] | None = None,
+) -> dict[str, Any]:
+    """The table-derived part of the report, at ``versions``: every aggregate in one Spark job (or from
+    ``stats``, :func:`table_stats_parts` already collected with the report's other aggregates)."""
+    t = reader or sections.table_reader(spark, cfg, versions)
+    got = collect_stats(table_stats_parts(cfg, versions, t)) if stats is None else stats
     out: dict[str, Any] = {"versions": dict(versions), "rows": {name: got[f"rows:{name}"].get("", 0) for name in versions}}
     if "bronze_docs" in got:
         out["bronze_by_format"] = {
@@ -110,19 +118,19 @@ def table_stats(
     for layer in ("bronze", "silver"):
         if f"quarantine_{layer}_reasons" in got:
             out[f"quarantine_{layer}_reasons"] = got[f"quarantine_{layer}_reasons"]
-    if docs is not None:
-        out["document_words"] = _bins(word_edges, {int(k): n for k, n in got["document_words"].items()})
+    if "document_words" in got:
+        out["document_words"] = bins(DOC_WORD_BINS, {int(k): n for k, n in got["document_words"].items()})
         out["pii_in_silver"] = got["pii_in_silver"]
         langs = sorted(got["languages_in_silver"].items(), key=lambda kv: (-kv[1], kv[0] is not None, kv[0] or ""))[:20]  # as Spark orders: nulls first
         out["languages_in_silver"] = dict(langs)
         props = table_properties(spark, cfg.storage.table_path("silver.documents"))
         out["quality_profile"] = props.get(QUALITY_PROFILE_PROPERTY, "web")
-    if c is not None:
+    if "cluster_sizes" in got:
         out["cluster_sizes"], out["duplicates_removed"] = got["cluster_sizes"], got["duplicates_removed"]
-    if ch is not None:
-        out["chunk_tokens"] = _bins(token_edges, {int(k): n for k, n in got["chunk_tokens"].items()})
+    if "chunk_tokens" in got:
+        out["chunk_tokens"] = bins(_token_edges(cfg), {int(k): n for k, n in got["chunk_tokens"].items()})
         out["splits"] = {k: {"documents": n, "chunks": got["split_chunks"][k]} for k, n in got["split_docs"].items()}
-    if sq is not None:
+    if "split_sequences" in got:
         for k, n in got["split_sequences"].items():
             out.setdefault("splits", {}).setdefault(k, {}).update({"sequences": n, "tokens": got["split_tokens"][k]})
     return out
@@ -185,17 +193,21 @@ def write_report(
     t = sections.table_reader(spark, cfg, tag.tables)  # each table opened once for every section
     stats = sections.StatsReader(t)  # the aggregates read a persisted narrow copy; the examples, the text
     try:
+        got = collect_stats({  # the aggregates of the tables, flow and distributions sections: one Spark job
+            **table_stats_parts(cfg, tag.tables, stats), **sections.flow_stats(stats),
+            **sections.distribution_stats(cfg, stats, top=rc.top_folders),
+        })
         report = {
             "tag": tag.name,
             "run_id": tag.run_id,
             "config": cfg.fingerprint(),
             "run": run_part,
-            "tables": table_stats(spark, cfg, tag.tables, reader=stats),
+            "tables": table_stats(spark, cfg, tag.tables, stats=got),
             "mds_manifest": tag.mds_manifest,
-            "flow": sections.flow(spark, cfg, tag.tables, tag.mds_manifest, reader=stats),
+            "flow": sections.flow(spark, cfg, tag.tables, tag.mds_manifest, stats=got),
             "gates": sections.gate_rows(cfg, tag.run_id),
             "examples": sections.examples(spark, cfg, tag.tables, per_reason=rc.examples, reader=t),
-            "distributions": sections.distributions(spark, cfg, tag.tables, top=rc.top_folders, reader=stats),
+            "distributions": sections.distributions(spark, cfg, tag.tables, top=rc.top_folders, stats=got),
             "changes": None if base is None else {
                 "against": base.name, "alert_share": rc.change_alert,
                 **sections.changes(spark, cfg, tag.tables, base.tables, list_limit=rc.list_limit, reader=t),

@@ -16,14 +16,17 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakeprep.config import Config
 from lakeprep.io import files
 from lakeprep.io.delta import read_table
 
-__all__ = ["STATS_COLUMNS", "StatsReader", "TableReader", "changes", "distributions", "examples", "flow", "gate_rows", "safe_excerpt", "table_reader"]
+__all__ = [
+    "STATS_COLUMNS", "StatsReader", "TableReader", "changes", "distribution_stats", "distributions", "examples", "flow", "flow_stats",
+    "gate_rows", "safe_excerpt", "table_reader",
+]
 
 _EXCERPT_CHARS = 240
 
@@ -104,46 +107,70 @@ def _first_reason(col: str = "reject_reasons") -> F.Column:
     return F.substring_index(F.element_at(F.col(col), 1), ":", 1)
 
 
+def _figures(df: DataFrame, **columns: Column) -> DataFrame:
+    """``(key, n)``: one row per named aggregate of ``df`` (one scan), for :func:`collect_stats`."""
+    row = df.agg(*(c.alias(k) for k, c in columns.items()))
+    return row.select(F.explode(F.create_map(*(x for k in columns for x in (F.lit(k), F.col(k).cast("long"))))).alias("key", "n"))
+
+
+def flow_stats(t: TableReader) -> dict[str, DataFrame]:
+    """The aggregates :func:`flow` reads, as ``(key, n)`` frames: the report computes them in the same Spark
+    job as its other statistics (:func:`~lakeprep.pipeline._summary.collect_stats`)."""
+    from lakeprep.pipeline._summary import count_by
+
+    parts: dict[str, DataFrame] = {}
+    if (bronze := t("bronze.documents")) is not None:
+        parts["flow:bronze"] = _figures(bronze, docs=F.count(F.lit(1)), files=F.countDistinct("source_path"))
+    for name, key in (("quarantine.bronze", "flow:qb"), ("quarantine.silver", "flow:qs")):
+        if (q := t(name)) is not None:
+            parts[key] = count_by(q, _first_reason())
+    if (clusters := t("silver.dedup_clusters")) is not None:
+        parts["flow:removed"] = count_by(clusters.where(F.col("doc_id") != F.col("kept_doc_id")), "method")
+    if (silver := t("silver.documents")) is not None:
+        parts["flow:silver"] = _figures(silver, kept=F.count(F.lit(1)))
+    if (chunks := t("gold.chunks")) is not None:
+        parts["flow:chunks"] = _figures(chunks, docs=F.countDistinct("doc_id"), chunks=F.count(F.lit(1)), tokens=F.sum("token_count"))
+    if (seqs := t("gold.training_sequences")) is not None:
+        per = seqs.groupBy(F.col("split").alias("key")).agg(F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tok"))
+        parts["flow:seqs"], parts["flow:seq_tokens"] = per.select("key", "n"), per.select("key", F.col("tok").alias("n"))
+    return parts
+
+
 def flow(
-    spark: SparkSession, cfg: Config, versions: Mapping[str, int], manifest: Mapping[str, Any] | None, *, reader: TableReader | None = None
+    spark: SparkSession, cfg: Config, versions: Mapping[str, int], manifest: Mapping[str, Any] | None, *,
+    reader: TableReader | None = None, stats: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
     """Documents (and tokens) from landing to MDS, each stage with its exits. A row leaves by its first
     reason, so the exits of a stage add up to what it lost; ``unaccounted`` is whatever does not (0 when the
-    layers were built from one another at these versions)."""
-    t = reader or table_reader(spark, cfg, versions)
+    layers were built from one another at these versions). ``stats``: :func:`flow_stats` already collected."""
+    from lakeprep.pipeline._summary import collect_stats
+
+    if stats is None:
+        parts = flow_stats(reader or table_reader(spark, cfg, versions))
+        stats = collect_stats(parts) if parts else {}
     out: dict[str, Any] = {"stages": []}
-    bronze, qb = t("bronze.documents"), t("quarantine.bronze")
-    if bronze is None:
+    if "flow:bronze" not in stats:
         return out
-    b = bronze.agg(F.count(F.lit(1)).alias("docs"), F.countDistinct("source_path").alias("files")).first()
-    qb_exits = {r["r"]: int(r["n"]) for r in qb.groupBy(_first_reason().alias("r")).count().withColumnRenamed("count", "n").collect()} if qb is not None else {}
-    out["stages"].append({"stage": "landing", "unit": "files", "count": int(b["files"]) + sum(qb_exits.values()),
+    b, qb_exits = stats["flow:bronze"], stats.get("flow:qb", {})
+    out["stages"].append({"stage": "landing", "unit": "files", "count": b["files"] + sum(qb_exits.values()),
                           "exits": {f"quarantine: {k}": v for k, v in sorted(qb_exits.items())}})
-    out["stages"].append({"stage": "bronze", "unit": "documents", "count": int(b["docs"]), "files": int(b["files"]), "exits": {}})
-    silver, qs, clusters = t("silver.documents"), t("quarantine.silver"), t("silver.dedup_clusters")
-    if silver is None:
+    out["stages"].append({"stage": "bronze", "unit": "documents", "count": b["docs"], "files": b["files"], "exits": {}})
+    if "flow:silver" not in stats:
         return out
-    exits: dict[str, int] = {}
-    if qs is not None:
-        exits.update({f"quality: {r['r']}": int(r["n"]) for r in qs.groupBy(_first_reason().alias("r")).count().withColumnRenamed("count", "n").collect()})
-    if clusters is not None:
-        removed = clusters.where(F.col("doc_id") != F.col("kept_doc_id")).groupBy("method").count().collect()
-        exits.update({f"{r['method']} duplicate": int(r["count"]) for r in removed})
-    kept = silver.count()
+    exits = {f"quality: {k}": v for k, v in stats.get("flow:qs", {}).items()}
+    exits.update({f"{k} duplicate": v for k, v in stats.get("flow:removed", {}).items()})
+    kept = stats["flow:silver"]["kept"]
     out["stages"][-1]["exits"] = dict(sorted(exits.items()))
-    out["stages"][-1]["unaccounted"] = int(b["docs"]) - kept - sum(exits.values())
+    out["stages"][-1]["unaccounted"] = b["docs"] - kept - sum(exits.values())
     out["stages"].append({"stage": "silver", "unit": "documents", "count": kept, "exits": {}})
-    chunks = t("gold.chunks")
-    if chunks is None:
+    if "flow:chunks" not in stats:
         return out
-    c = chunks.agg(F.countDistinct("doc_id").alias("docs"), F.count(F.lit(1)).alias("chunks"), F.sum("token_count").alias("tokens")).first()
-    out["stages"][-1]["exits"] = {"no chunk (empty text)": kept - int(c["docs"])} if kept != int(c["docs"]) else {}
-    out["stages"].append({"stage": "gold chunks", "unit": "documents", "count": int(c["docs"]), "chunks": int(c["chunks"]),
-                          "tokens": int(c["tokens"] or 0), "exits": {}})
-    seqs = t("gold.training_sequences")
-    if seqs is not None:
-        per = {r["split"]: (int(r["n"]), int(r["tok"] or 0)) for r in seqs.groupBy("split").agg(
-            F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tok")).collect()}
+    c = stats["flow:chunks"]
+    out["stages"][-1]["exits"] = {"no chunk (empty text)": kept - c["docs"]} if kept != c["docs"] else {}
+    out["stages"].append({"stage": "gold chunks", "unit": "documents", "count": c["docs"], "chunks": c["chunks"],
+                          "tokens": c["tokens"], "exits": {}})
+    if "flow:seqs" in stats:
+        per = {s: (n, stats["flow:seq_tokens"].get(s, 0)) for s, n in stats["flow:seqs"].items()}
         out["stages"].append({"stage": "training sequences", "unit": "sequences", "count": sum(n for n, _ in per.values()),
                               "tokens": sum(tok for _, tok in per.values()),
                               "by_split": {s: {"sequences": n, "tokens": tok} for s, (n, tok) in sorted(per.items())}, "exits": {}})
@@ -296,24 +323,46 @@ def changes(
     return out
 
 
-def distributions(
-    spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, top: int = 10, reader: TableReader | None = None
-) -> dict[str, Any]:
-    """Tokens per document and per chunk, chunks per document, top source folders."""
-    from lakeprep.report import histogram
+_TOKEN_EDGES = (0, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536, float("inf"))
+_CHUNK_EDGES = (1, 2, 3, 5, 10, 20, 50, 100, float("inf"))
 
-    t = reader or table_reader(spark, cfg, versions)
-    out: dict[str, Any] = {}
+
+def distribution_stats(cfg: Config, t: TableReader, *, top: int = 10) -> dict[str, DataFrame]:
+    """The aggregates :func:`distributions` reads, as ``(key, n)`` frames (see :func:`flow_stats`)."""
+    from lakeprep.report import histogram_rows
+
+    parts: dict[str, DataFrame] = {}
     if (ch := t("gold.chunks")) is not None:
         per_doc = ch.groupBy("doc_id").agg(F.sum("token_count").alias("tokens"), F.count(F.lit(1)).alias("chunks"))
-        out["tokens_per_document"] = histogram(per_doc, "tokens", [0, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536, float("inf")])
-        out["chunks_per_document"] = histogram(per_doc, "chunks", [1, 2, 3, 5, 10, 20, 50, 100, float("inf")])
+        parts["dist:tokens"] = histogram_rows(per_doc, "tokens", _TOKEN_EDGES)
+        parts["dist:chunks"] = histogram_rows(per_doc, "chunks", _CHUNK_EDGES)
     if (docs := t("silver.documents")) is not None:
         folder = F.regexp_extract(F.col("source_path"), r"^(.*)/[^/]*$", 1)
         landing = cfg.bronze.landing_path if cfg.bronze.landing else ""
         rel = F.regexp_replace(folder, "^(file:)?" + re.escape(landing.removeprefix("file:")), "") if landing else folder
-        rows = docs.groupBy(rel.alias("folder")).count().orderBy(F.desc("count"), "folder").limit(top).collect()
-        out["top_folders"] = {(r["folder"] or "/").lstrip("/") or "(landing root)": int(r["count"]) for r in rows}
+        parts["dist:folders"] = docs.groupBy(rel.alias("key")).agg(F.count(F.lit(1)).alias("n")).orderBy(F.desc("n"), "key").limit(top)
+    return parts
+
+
+def distributions(
+    spark: SparkSession, cfg: Config, versions: Mapping[str, int], *, top: int = 10, reader: TableReader | None = None,
+    stats: Mapping[str, Mapping[str, int]] | None = None,
+) -> dict[str, Any]:
+    """Tokens per document and per chunk, chunks per document, top source folders. ``stats``:
+    :func:`distribution_stats` already collected."""
+    from lakeprep.pipeline._summary import collect_stats
+    from lakeprep.report import bins
+
+    if stats is None:
+        parts = distribution_stats(cfg, reader or table_reader(spark, cfg, versions), top=top)
+        stats = collect_stats(parts) if parts else {}
+    out: dict[str, Any] = {}
+    if "dist:tokens" in stats:
+        out["tokens_per_document"] = bins(_TOKEN_EDGES, {int(k): n for k, n in stats["dist:tokens"].items()})
+        out["chunks_per_document"] = bins(_CHUNK_EDGES, {int(k): n for k, n in stats["dist:chunks"].items()})
+    if "dist:folders" in stats:
+        rows = sorted(stats["dist:folders"].items(), key=lambda kv: (-kv[1], kv[0]))
+        out["top_folders"] = {(folder or "/").lstrip("/") or "(landing root)": n for folder, n in rows}
     return out
 
 
