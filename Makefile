@@ -95,6 +95,7 @@ bench: $(STAMP) bench-corpus
 	$(BIN)/python benchmarks/formats.py --master 'local[2]'
 	$(BIN)/python benchmarks/storage.py
 	$(BIN)/python benchmarks/noop.py --files 6000
+	$(BIN)/python benchmarks/small_runs.py --builds 6 --master 'local[2]'
 
 clean:
 	rm -rf lake spark-warehouse .pytest_cache
