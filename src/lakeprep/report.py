@@ -165,13 +165,15 @@ def _run_section(result: "BuildResult") -> dict[str, Any]:
     }
 
 
-def _previous_tag(spark: SparkSession, cfg: Config, tag: Tag, against: str | None) -> Tag | None:
-    """The tag to compare with: ``against`` by name, else the newest live tag created before ``tag``."""
+def _previous_tag(spark: SparkSession, cfg: Config, tag: Tag, against: str | None, known: Sequence[Tag] | None) -> Tag | None:
+    """The tag to compare with: ``against`` by name, else the newest live tag created before ``tag`` (of
+    ``known`` when given: the lake's tags as read before ``tag`` was created, oldest first)."""
     from lakeprep.io.tags import get_tag, list_tags
 
     if against:
         return get_tag(spark, cfg, against)
-    tags = list_tags(spark, cfg, include_revoked=False)  # oldest first, as the tags table orders them
+    # oldest first, as the tags table orders them
+    tags = list_tags(spark, cfg, include_revoked=False) if known is None else [t for t in known if not t.revoked]
     names = [t.name for t in tags]
     older = tags[: names.index(tag.name)] if tag.name in names else tags
     return older[-1] if older else None
@@ -179,17 +181,19 @@ def _previous_tag(spark: SparkSession, cfg: Config, tag: Tag, against: str | Non
 
 def write_report(
     spark: SparkSession, cfg: Config, *, tag: Tag, result: "BuildResult | None" = None, latest: bool = True,
-    against: str | None = None,
+    against: str | None = None, tags: Sequence[Tag] | None = None,
 ) -> dict[str, Any]:
     """Compute and write the report for ``tag`` (with the run part when ``result`` is given); return it.
 
-    ``against`` names the tag the "what changed" section compares with (default: the previous live tag)."""
+    ``against`` names the tag the "what changed" section compares with (default: the previous live tag).
+    ``tags``: the lake's tags (:func:`~lakeprep.io.tags.list_tags` with revoked ones), when the caller holds
+    the lake and has just read them, so they are not read again."""
     t0 = time.monotonic()
     run_dir = report_dir(cfg, tag.run_id)
     previous = files.read_text(files.join(run_dir, "report.json"))
     run_part = _run_section(result) if result is not None else (json.loads(previous).get("run") if previous else None)
     rc = cfg.report
-    base = _previous_tag(spark, cfg, tag, against)
+    base = _previous_tag(spark, cfg, tag, against, tags)
     t = sections.table_reader(spark, cfg, tag.tables)  # each table opened once for every section
     stats = sections.StatsReader(t)  # the aggregates read a persisted narrow copy; the examples, the text
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -105,11 +105,17 @@ def create_tag(
     kind: str = "named",
     note: str | None = None,
     mds_manifest: Mapping[str, Any] | None = None,
+    existing: Sequence[Tag] | None = None,
 ) -> Tag:
-    """Tag the newest published version of every table (and the MDS manifest) as ``name``."""
+    """Tag the newest published version of every table (and the MDS manifest) as ``name``.
+
+    ``existing``: every tag of the lake, revoked ones too (:func:`list_tags`), when the caller holds the
+    lake and has just read them; otherwise they are read here to check that ``name`` is new."""
     if not _TAG_NAME.match(name) or name.startswith("publish"):
         raise TagError(f"tag name {name!r} must match {_TAG_NAME.pattern} and not start with 'publish'")
-    if any(t.name == name for t in list_tags(spark, cfg, include_revoked=True)):
+    if existing is None:
+        existing = list_tags(spark, cfg, include_revoked=True)
+    if any(t.name == name for t in existing):
         raise TagError(f"tag {name!r} already exists; tags are immutable, pick another name")
     versions = published_versions(spark, cfg)
     if not versions:

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -94,10 +94,11 @@ def _gold_and_export(
     return gold, gate, mds
 
 
-def _changed_since_last_build_tag(spark: SparkSession, cfg: Config, manifest: dict | None, published: Mapping[str, int]) -> bool:
-    """Whether the ``published`` versions or the MDS export differ from the newest build tag's (a build that
-    changed nothing writes no tag; one after an interrupted run that published but did not tag does)."""
-    builds = [t for t in list_tags(spark, cfg, include_revoked=False) if t.kind == "build"]
+def _changed_since_last_build_tag(tags: Sequence[Tag], manifest: dict | None, published: Mapping[str, int]) -> bool:
+    """Whether the ``published`` versions or the MDS export differ from the newest live build tag's of
+    ``tags`` (a build that changed nothing writes no tag; one after an interrupted run that published but did
+    not tag does)."""
+    builds = [t for t in tags if t.kind == "build" and not t.revoked]
     if not builds:
         return True
     last = builds[-1]
@@ -159,10 +160,11 @@ def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wa
         gates.append(gate)
         manifest = read_manifest(cfg.mds_path)
         tag = None
-        if _changed_since_last_build_tag(spark, cfg, manifest, gate.published):
-            tag = create_tag(spark, cfg, tag_name, run_id=run_id, kind="build", mds_manifest=manifest)
+        tags = list_tags(spark, cfg, include_revoked=True)  # read once: this build holds the lake
+        if _changed_since_last_build_tag(tags, manifest, gate.published):
+            tag = create_tag(spark, cfg, tag_name, run_id=run_id, kind="build", mds_manifest=manifest, existing=tags)
         result = BuildResult(run_id, bronze, silver, gold, time.monotonic() - t0, gates, mds, tag)
-        report = write_report(spark, cfg, tag=tag, result=result) if tag is not None else None
+        report = write_report(spark, cfg, tag=tag, result=result, tags=tags) if tag is not None else None
         register_tables(spark, cfg)
         result = dataclasses.replace(result, lineage=_log_lineage(spark, cfg, result, report, started_from))
         log.info("build %s finished in %.1fs (tag %s)", run_id, result.seconds, tag_name)
