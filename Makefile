@@ -17,7 +17,7 @@ export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
 
-.PHONY: setup run sdp s3proxy browser bench-corpus test test-faults test-fast bench clean distclean
+.PHONY: setup class-data run sdp s3proxy browser bench-corpus test test-faults test-fast bench clean distclean
 
 setup: $(STAMP)
 
@@ -32,7 +32,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m lakeprep.session --resolve-jars
 	touch $@
 
-run: $(STAMP)
+# the driver JVM's class-data archive (src/lakeprep/class_data.py): written once per JDK and pyspark, from one
+# build into a temporary folder (~1.5 min); every later driver JVM lakeprep starts maps its classes instead of loading them
+class-data: $(STAMP)
+	$(BIN)/python -m lakeprep.class_data --config $(CONFIG)
+
+run: $(STAMP) class-data
 	$(BIN)/spark-submit \
 	  $$($(BIN)/python -m lakeprep.session --submit-args --config $(CONFIG)) \
 	  --driver-memory $(DRIVER_MEMORY) --conf spark.ui.showConsoleProgress=false --conf spark.log.level=WARN \

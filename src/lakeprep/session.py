@@ -69,13 +69,21 @@ LOCAL_DEFAULTS: Mapping[str, str] = {
 DRIVER_JAVA_OPTIONS = "-XX:+UseParallelGC"
 
 
-def with_driver_java_options(conf: Mapping[str, str]) -> dict[str, str]:
+def with_driver_java_options(conf: Mapping[str, str], *, class_data: bool = True) -> dict[str, str]:
     """``conf`` with :data:`DRIVER_JAVA_OPTIONS` appended to ``spark.driver.extraJavaOptions``, unless those
-    already choose a garbage collector (``-XX:+Use...GC``)."""
+    already choose a garbage collector (``-XX:+Use...GC``); and with ``class_data``, this machine's class-data
+    archive (:mod:`lakeprep.class_data`, when it has been written) as ``spark.driver.defaultJavaOptions``, unless
+    those are set. One option per key, so ``--conf-args`` stays free of spaces."""
+    out = dict(conf)
     current = conf.get("spark.driver.extraJavaOptions", "")
-    if any(opt.startswith("-XX:+Use") and opt.endswith("GC") for opt in current.split()):
-        return dict(conf)
-    return {**conf, "spark.driver.extraJavaOptions": f"{current} {DRIVER_JAVA_OPTIONS}".strip()}
+    if not any(opt.startswith("-XX:+Use") and opt.endswith("GC") for opt in current.split()):
+        out["spark.driver.extraJavaOptions"] = f"{current} {DRIVER_JAVA_OPTIONS}".strip()
+    if class_data and "spark.driver.defaultJavaOptions" not in conf:
+        from lakeprep.class_data import existing_archive
+
+        if (archive := existing_archive()) is not None:
+            out["spark.driver.defaultJavaOptions"] = f"-XX:SharedArchiveFile={archive}"
+    return out
 
 
 # Interpreted expressions instead of generated code, for runs whose tables are small (the sample, tests, a

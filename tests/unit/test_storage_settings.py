@@ -9,6 +9,7 @@ import pytest
 
 from lakeprep.config import config_from_mapping
 from lakeprep.errors import ConfigError
+from lakeprep.class_data import archive_path, existing_archive
 from lakeprep.io import files
 from lakeprep.io.catalog import qualified_name, table_for_name
 from lakeprep.session import (
@@ -61,7 +62,8 @@ def test_a_local_submit_takes_the_delta_jars_from_ivys_cache_once_they_are_there
     assert capsys.readouterr().out.split() == jars
 
 
-def test_the_driver_gets_the_parallel_collector_unless_a_gc_is_chosen(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_driver_gets_the_parallel_collector_unless_a_gc_is_chosen(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LAKEPREP_CACHE", str(tmp_path / "no-archive-here"))  # the class-data archive: tested below
     assert DRIVER_JAVA_OPTIONS == "-XX:+UseParallelGC"
     assert with_driver_java_options({"a": "1"}) == {"a": "1", "spark.driver.extraJavaOptions": "-XX:+UseParallelGC"}
     derby = {"spark.driver.extraJavaOptions": "-Dderby.system.home=/tmp/x"}  # the user's options stay, ours are added
@@ -70,6 +72,28 @@ def test_the_driver_gets_the_parallel_collector_unless_a_gc_is_chosen(capsys: py
     assert with_driver_java_options(chosen) == chosen
     assert session_main(["--conf-args"]) == 0  # spark-submit starts the driver: the flag goes on its command line
     assert "--conf spark.driver.extraJavaOptions=-XX:+UseParallelGC" in capsys.readouterr().out.split("\n")[0]
+
+
+def test_the_driver_maps_the_class_data_archive_once_it_is_written(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LAKEPREP_CACHE", str(tmp_path / "cache"))
+    path = archive_path()
+    assert path is not None and path.parent == tmp_path / "cache" / "jvm" and path.suffix == ".jsa"
+    assert existing_archive() is None and "spark.driver.defaultJavaOptions" not in with_driver_java_options({})
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"written by a build at its exit")  # the JVM validates the contents itself
+    assert existing_archive() == path
+    conf = with_driver_java_options({"a": "1"})
+    assert conf == {"a": "1", "spark.driver.extraJavaOptions": "-XX:+UseParallelGC", "spark.driver.defaultJavaOptions": f"-XX:SharedArchiveFile={path}"}
+    assert "spark.driver.defaultJavaOptions" not in with_driver_java_options({}, class_data=False)  # the build that writes it
+    mine = {"spark.driver.defaultJavaOptions": "-Xss8m"}  # options the user (or an administrator) set win
+    assert with_driver_java_options(mine)["spark.driver.defaultJavaOptions"] == "-Xss8m"
+    assert session_main(["--conf-args"]) == 0  # one option per key: the spark-submit arguments stay free of spaces
+    assert f"--conf spark.driver.defaultJavaOptions=-XX:SharedArchiveFile={path}" in capsys.readouterr().out.split("\n")[0]
+    # a new JDK or pyspark is another archive, not a mismatched one
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    (tmp_path / "jdk" / "bin").mkdir(parents=True)
+    (tmp_path / "jdk" / "bin" / "java").write_text("")
+    assert archive_path() not in (None, path) and existing_archive() is None
 
 
 def test_config_lists_every_location_a_build_touches(tmp_path: Path) -> None:
