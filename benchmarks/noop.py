@@ -40,6 +40,9 @@ def main() -> int:
             "spark": {"master": "local[2]", "conf": SMALL}, "gates": {"suites": str(REPO / "expectations")},
         }))
         print(f"landing: {args.files} files, {size / 1e6:.1f} MB", flush=True)
+        from lakeprep.class_data import existing_archive
+
+        print(f"driver class-data archive: {existing_archive() or 'none (make run writes it)'}", flush=True)
         first = _build(conf, work, {})
         print(f"first build   {first[0]:7.1f} s wall ({first[1]:7.1f} s build)", flush=True)
         again = _build(conf, work, {})
