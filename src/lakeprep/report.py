@@ -91,14 +91,13 @@ def table_stats_parts(cfg: Config, versions: Mapping[str, int], t: sections.Tabl
     if (c := t("silver.dedup_clusters")) is not None:
         sizes = c.groupBy("cluster_id", "method").agg(F.count(F.lit(1)).alias("size"))
         parts["cluster_sizes"] = count_by(sizes, F.concat_ws(":", "method", "size"))
-        parts["duplicates_removed"] = count_by(c.where(F.col("doc_id") != F.col("kept_doc_id")), "method")
+        parts["duplicates_removed"] = sections.duplicates_removed(c)
     if (ch := t("gold.chunks")) is not None:
         parts["chunk_tokens"] = histogram_rows(ch, "token_count", _token_edges(cfg))
         per = ch.groupBy(F.col("split").alias("key")).agg(F.countDistinct("doc_id").alias("docs"), F.count(F.lit(1)).alias("chunks"))
         parts["split_docs"], parts["split_chunks"] = per.select("key", F.col("docs").alias("n")), per.select("key", F.col("chunks").alias("n"))
     if (sq := t("gold.training_sequences")) is not None:
-        per = sq.groupBy(F.col("split").alias("key")).agg(F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tok"))
-        parts["split_sequences"], parts["split_tokens"] = per.select("key", "n"), per.select("key", F.coalesce("tok", F.lit(0)).alias("n"))
+        parts.update(sections.split_figures(sq))
     return parts
 
 
@@ -108,8 +107,7 @@ def table_stats(
 ) -> dict[str, Any]:
     """The table-derived part of the report, at ``versions``: every aggregate in one Spark job (or from
     ``stats``, :func:`table_stats_parts` already collected with the report's other aggregates)."""
-    t = reader or sections.table_reader(spark, cfg, versions)
-    got = collect_stats(table_stats_parts(cfg, versions, t)) if stats is None else stats
+    got = stats if stats is not None else collect_stats(table_stats_parts(cfg, versions, reader or sections.table_reader(spark, cfg, versions)))
     out: dict[str, Any] = {"versions": dict(versions), "rows": {name: got[f"rows:{name}"].get("", 0) for name in versions}}
     if "bronze_docs" in got:
         out["bronze_by_format"] = {

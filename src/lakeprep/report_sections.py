@@ -25,7 +25,7 @@ from lakeprep.io.delta import read_table
 
 __all__ = [
     "STATS_COLUMNS", "StatsReader", "TableReader", "changes", "distribution_stats", "distributions", "examples", "flow", "flow_stats",
-    "gate_rows", "safe_excerpt", "table_reader",
+    "duplicates_removed", "gate_rows", "safe_excerpt", "split_figures", "table_reader",
 ]
 
 _EXCERPT_CHARS = 240
@@ -113,10 +113,25 @@ def _figures(df: DataFrame, **columns: Column) -> DataFrame:
     return row.select(F.explode(F.create_map(*(x for k in columns for x in (F.lit(k), F.col(k).cast("long"))))).alias("key", "n"))
 
 
+def duplicates_removed(clusters: DataFrame) -> DataFrame:
+    """``(method, n)``: the documents each dedup method removed (``silver.dedup_clusters`` rows not kept)."""
+    from lakeprep.pipeline._summary import count_by
+
+    return count_by(clusters.where(F.col("doc_id") != F.col("kept_doc_id")), "method")
+
+
+def split_figures(seqs: DataFrame) -> dict[str, DataFrame]:
+    """``split_sequences`` and ``split_tokens``: sequences and packed tokens per split of ``gold.training_sequences``."""
+    per = seqs.groupBy(F.col("split").alias("key")).agg(F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tok"))
+    return {"split_sequences": per.select("key", "n"), "split_tokens": per.select("key", F.coalesce("tok", F.lit(0)).alias("n"))}
+
+
 def flow_stats(t: TableReader) -> dict[str, DataFrame]:
     """The aggregates :func:`flow` reads, as ``(key, n)`` frames: the report computes them in the same Spark
-    job as its other statistics (:func:`~lakeprep.pipeline._summary.collect_stats`)."""
-    from lakeprep.pipeline._summary import count_by
+    job as its other statistics (:func:`~lakeprep.pipeline._summary.collect_stats`). Figures the table
+    statistics also read keep their names there (``rows:silver.documents``, ``duplicates_removed``,
+    ``split_*``), so the report's merged frames hold each of them once."""
+    from lakeprep.pipeline._summary import count_by, count_rows
 
     parts: dict[str, DataFrame] = {}
     if (bronze := t("bronze.documents")) is not None:
@@ -125,14 +140,13 @@ def flow_stats(t: TableReader) -> dict[str, DataFrame]:
         if (q := t(name)) is not None:
             parts[key] = count_by(q, _first_reason())
     if (clusters := t("silver.dedup_clusters")) is not None:
-        parts["flow:removed"] = count_by(clusters.where(F.col("doc_id") != F.col("kept_doc_id")), "method")
+        parts["duplicates_removed"] = duplicates_removed(clusters)
     if (silver := t("silver.documents")) is not None:
-        parts["flow:silver"] = _figures(silver, kept=F.count(F.lit(1)))
+        parts["rows:silver.documents"] = count_rows(silver)
     if (chunks := t("gold.chunks")) is not None:
         parts["flow:chunks"] = _figures(chunks, docs=F.countDistinct("doc_id"), chunks=F.count(F.lit(1)), tokens=F.sum("token_count"))
     if (seqs := t("gold.training_sequences")) is not None:
-        per = seqs.groupBy(F.col("split").alias("key")).agg(F.count(F.lit(1)).alias("n"), F.sum("num_tokens").alias("tok"))
-        parts["flow:seqs"], parts["flow:seq_tokens"] = per.select("key", "n"), per.select("key", F.col("tok").alias("n"))
+        parts.update(split_figures(seqs))
     return parts
 
 
@@ -155,11 +169,11 @@ def flow(
     out["stages"].append({"stage": "landing", "unit": "files", "count": b["files"] + sum(qb_exits.values()),
                           "exits": {f"quarantine: {k}": v for k, v in sorted(qb_exits.items())}})
     out["stages"].append({"stage": "bronze", "unit": "documents", "count": b["docs"], "files": b["files"], "exits": {}})
-    if "flow:silver" not in stats:
+    if "rows:silver.documents" not in stats:
         return out
     exits = {f"quality: {k}": v for k, v in stats.get("flow:qs", {}).items()}
-    exits.update({f"{k} duplicate": v for k, v in stats.get("flow:removed", {}).items()})
-    kept = stats["flow:silver"]["kept"]
+    exits.update({f"{k} duplicate": v for k, v in stats.get("duplicates_removed", {}).items()})
+    kept = stats["rows:silver.documents"].get("", 0)
     out["stages"][-1]["exits"] = dict(sorted(exits.items()))
     out["stages"][-1]["unaccounted"] = b["docs"] - kept - sum(exits.values())
     out["stages"].append({"stage": "silver", "unit": "documents", "count": kept, "exits": {}})
@@ -169,8 +183,8 @@ def flow(
     out["stages"][-1]["exits"] = {"no chunk (empty text)": kept - c["docs"]} if kept != c["docs"] else {}
     out["stages"].append({"stage": "gold chunks", "unit": "documents", "count": c["docs"], "chunks": c["chunks"],
                           "tokens": c["tokens"], "exits": {}})
-    if "flow:seqs" in stats:
-        per = {s: (n, stats["flow:seq_tokens"].get(s, 0)) for s, n in stats["flow:seqs"].items()}
+    if "split_sequences" in stats:
+        per = {s: (n, stats["split_tokens"].get(s, 0)) for s, n in stats["split_sequences"].items()}
         out["stages"].append({"stage": "training sequences", "unit": "sequences", "count": sum(n for n, _ in per.values()),
                               "tokens": sum(tok for _, tok in per.values()),
                               "by_split": {s: {"sequences": n, "tokens": tok} for s, (n, tok) in sorted(per.items())}, "exits": {}})
