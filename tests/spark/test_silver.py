@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from lakeprep.io.delta import history, quote_path
 from lakeprep.pipeline.batch import run_build
 from lakeprep.pipeline.silver import IndexParamsError
 
-from ..conftest import write_file
+from ..conftest import SAMPLE_LANDING, write_file
 from .helpers import make_config, table, uri, versions
 
 SILVER_TABLES = ("silver.documents", "quarantine.silver", "silver.dedup_clusters", "silver.minhash_index")
@@ -39,9 +40,21 @@ def _assert_every_bronze_doc_accounted_once(spark: SparkSession, cfg) -> None:  
     assert kept <= bronze
 
 
-def test_sample_corpus_through_silver(spark: SparkSession, sample_landing: Path, tmp_path: Path) -> None:
-    cfg = make_config(sample_landing, tmp_path / "lake")
-    result = run_build(spark, cfg)
+@pytest.fixture(scope="module")
+def sample_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The sample corpus built once into a new lake: (config, its landing copy, the first build's result).
+
+    The two tests below both start from this first build; the first only reads it (and rebuilds it with
+    nothing new), the second then adds a batch to its landing, so it comes after the first in this file."""
+    base = tmp_path_factory.mktemp("silver-sample")
+    landing = base / "landing"
+    shutil.copytree(SAMPLE_LANDING, landing)
+    cfg = make_config(landing, base / "lake")
+    return cfg, landing, run_build(spark, cfg)
+
+
+def test_sample_corpus_through_silver(spark: SparkSession, sample_lake) -> None:  # type: ignore[no-untyped-def]
+    cfg, sample_landing, result = sample_lake
     s = result.silver
     assert (s.documents_new, s.quality_rejected, s.exact_duplicates, s.near_duplicates, s.documents_kept) == (21, 2, 1, 1, 17)
     assert s.reject_reasons == {"too_few_words": 1, "alpha_fraction_low": 1} and s.near_cluster_sizes == {2: 1}
@@ -101,11 +114,8 @@ def test_sample_corpus_through_silver(spark: SparkSession, sample_landing: Path,
     assert {name: versions(spark, cfg, name) for name in SILVER_TABLES} == before
 
 
-def test_second_batch_is_deduplicated_against_the_first_without_recomputing_it(
-    spark: SparkSession, sample_landing: Path, tmp_path: Path
-) -> None:
-    cfg = make_config(sample_landing, tmp_path / "lake")
-    first = run_build(spark, cfg)
+def test_second_batch_is_deduplicated_against_the_first_without_recomputing_it(spark: SparkSession, sample_lake) -> None:  # type: ignore[no-untyped-def]
+    cfg, sample_landing, first = sample_lake  # the sample's first build (and, if the test above ran, a no-op one)
     index_before = {r["doc_id"]: r["silver_run_id"] for r in table(spark, cfg, "silver.minhash_index").collect()}
 
     basics = sample_landing / "articles/delta-lake-basics.md"
