@@ -38,10 +38,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: next((rank[p] for p in item.path.parts if p in rank), len(_ORDER)))
 
 
-# JDK 17's defaults (java -XX:+PrintFlagsFinal), named so that they override make's TEST_JAVA_OPTIONS
-_C2_DEFAULTS = "-XX:Tier4InvocationThreshold=5000 -XX:Tier4MinInvocationThreshold=600 -XX:Tier4CompileThreshold=15000 -XX:Tier4BackEdgeThreshold=40000"
-
-
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator["SparkSession"]:  # noqa: F821
     from lakeprep.config import SparkConfig
@@ -50,10 +46,9 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator["SparkSession"]:
     warehouse = tmp_path_factory.mktemp("warehouse")
     # 3g rather than local_test_conf's 6g: `make test` runs two of these side by side (pytest-xdist) beside the
     # JVMs the e2e tests start; the heap size made no difference to a build's time (README, "Driver GC").
-    # C2's default thresholds for this JVM: make's TEST_JAVA_OPTIONS (in JDK_JAVA_OPTIONS, read before the command
-    # line) raise them tenfold for the short-lived JVMs the tests start, but this one runs a worker's whole share of
-    # builds and pays for staying in C1 code longer: the suite took 21.1 min with these against 24.2 without (README, "Tests")
-    conf = {**local_test_conf(str(warehouse), small_data=True), "spark.driver.memory": "3g", "spark.driver.extraJavaOptions": _C2_DEFAULTS}
+    # It keeps make's raised C2 thresholds (TEST_JAVA_OPTIONS) too: with C2's defaults, six builds in one session
+    # took 248 / 270 CPU-seconds against 212 / 226 (README, "The test suite's JVMs and workers")
+    conf = {**local_test_conf(str(warehouse), small_data=True), "spark.driver.memory": "3g"}
     session = get_spark(SparkConfig(master="local[2]", app_name="lakeprep-tests"), extra_conf=conf)
     yield session
     session.stop()
