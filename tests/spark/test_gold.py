@@ -25,7 +25,7 @@ from lakeprep.tokenize.pack import cut_sequences, pack_sequences
 from lakeprep.tokenizers import get_encoding
 
 from ..conftest import write_file
-from .helpers import make_config, table
+from .helpers import build_sample, make_config, table
 
 ENC = get_encoding("cl100k_base")
 
@@ -105,19 +105,11 @@ def test_splits_are_seeded_deterministic_and_follow_ratios(spark: SparkSession) 
 
 @pytest.fixture(scope="module")
 def sample_build(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    import shutil
-
-    from ..conftest import SAMPLE_LANDING
-
-    root = tmp_path_factory.mktemp("gold")
-    landing = root / "landing"
-    shutil.copytree(SAMPLE_LANDING, landing)
-    cfg = make_config(
-        landing, root / "lake",
+    return build_sample(
+        spark, tmp_path_factory.mktemp("gold"),
         "gold.chunking.chunk_size=64", "gold.chunking.chunk_overlap=8", "gold.sequences.seq_len=32",
         "gold.splits.train=0.6", "gold.splits.val=0.2", "gold.splits.test=0.2", "gold.mds.include_chunks=true",
     )
-    return cfg, run_build(spark, cfg), landing
 
 
 def test_sample_build_writes_gold_tables_and_mds(spark: SparkSession, sample_build) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from lakeprep.io.delta import history, quote_path
 from lakeprep.pipeline.batch import run_build
 from lakeprep.pipeline.silver import IndexParamsError
 
-from ..conftest import SAMPLE_LANDING, write_file
-from .helpers import make_config, table, uri, versions
+from ..conftest import write_file
+from .helpers import build_sample, make_config, table, uri, versions
 
 SILVER_TABLES = ("silver.documents", "quarantine.silver", "silver.dedup_clusters", "silver.minhash_index")
 
@@ -42,19 +41,15 @@ def _assert_every_bronze_doc_accounted_once(spark: SparkSession, cfg) -> None:  
 
 @pytest.fixture(scope="module")
 def sample_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The sample corpus built once into a new lake: (config, its landing copy, the first build's result).
+    """The sample corpus built once into a new lake: (config, the first build's result, its landing copy).
 
     The two tests below both start from this first build; the first only reads it (and rebuilds it with
     nothing new), the second then adds a batch to its landing, so it comes after the first in this file."""
-    base = tmp_path_factory.mktemp("silver-sample")
-    landing = base / "landing"
-    shutil.copytree(SAMPLE_LANDING, landing)
-    cfg = make_config(landing, base / "lake")
-    return cfg, landing, run_build(spark, cfg)
+    return build_sample(spark, tmp_path_factory.mktemp("silver-sample"))
 
 
 def test_sample_corpus_through_silver(spark: SparkSession, sample_lake) -> None:  # type: ignore[no-untyped-def]
-    cfg, sample_landing, result = sample_lake
+    cfg, result, sample_landing = sample_lake
     s = result.silver
     assert (s.documents_new, s.quality_rejected, s.exact_duplicates, s.near_duplicates, s.documents_kept) == (21, 2, 1, 1, 17)
     assert s.reject_reasons == {"too_few_words": 1, "alpha_fraction_low": 1} and s.near_cluster_sizes == {2: 1}
@@ -115,7 +110,7 @@ def test_sample_corpus_through_silver(spark: SparkSession, sample_lake) -> None:
 
 
 def test_second_batch_is_deduplicated_against_the_first_without_recomputing_it(spark: SparkSession, sample_lake) -> None:  # type: ignore[no-untyped-def]
-    cfg, sample_landing, first = sample_lake  # the sample's first build (and, if the test above ran, a no-op one)
+    cfg, first, sample_landing = sample_lake  # the sample's first build (and, if the test above ran, a no-op one)
     index_before = {r["doc_id"]: r["silver_run_id"] for r in table(spark, cfg, "silver.minhash_index").collect()}
 
     basics = sample_landing / "articles/delta-lake-basics.md"
