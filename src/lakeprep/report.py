@@ -195,9 +195,10 @@ def write_report(
     t = sections.table_reader(spark, cfg, tag.tables)  # each table opened once for every section
     stats = sections.StatsReader(t)  # the aggregates read a persisted narrow copy; the examples, the text
     try:
-        got = collect_stats({  # the aggregates of the tables, flow and distributions sections: one Spark job
+        got = collect_stats({  # the aggregates of the tables, flow, distributions and changes sections: one Spark job
             **table_stats_parts(cfg, tag.tables, stats), **sections.flow_stats(stats),
             **sections.distribution_stats(cfg, stats, top=rc.top_folders),
+            **({} if base is None else sections.change_stats(spark, cfg, tag.tables, base.tables, list_limit=rc.list_limit, reader=t)),
         })
         report = {
             "tag": tag.name,
@@ -212,7 +213,7 @@ def write_report(
             "distributions": sections.distributions(spark, cfg, tag.tables, top=rc.top_folders, stats=got),
             "changes": None if base is None else {
                 "against": base.name, "alert_share": rc.change_alert,
-                **sections.changes(spark, cfg, tag.tables, base.tables, list_limit=rc.list_limit, reader=t),
+                **sections.changes(got, tag.tables),
             },
         }
     finally:

@@ -24,7 +24,7 @@ from lakeprep.io import files
 from lakeprep.io.delta import read_table
 
 __all__ = [
-    "STATS_COLUMNS", "StatsReader", "TableReader", "changes", "distribution_stats", "distributions", "examples", "flow", "flow_stats",
+    "STATS_COLUMNS", "StatsReader", "TableReader", "change_stats", "changes", "distribution_stats", "distributions", "examples", "flow", "flow_stats",
     "duplicates_removed", "gate_rows", "safe_excerpt", "split_figures", "table_reader",
 ]
 
@@ -265,18 +265,17 @@ def word_diff(a: str, b: str) -> str:
     return " ".join(parts)
 
 
-def changes(
+def change_stats(
     spark: SparkSession, cfg: Config, now: Mapping[str, int], before: Mapping[str, int], *, list_limit: int = 50,
     reader: TableReader | None = None,
-) -> dict[str, Any]:
-    """What moved between two tags: documents added/removed per layer (with their sources), chunk changes
-    from the Change Data Feed, tokens per split, rejects per reason.
+) -> dict[str, DataFrame]:
+    """The aggregates :func:`changes` reads, as ``(key, n)`` frames named ``chg:...`` for the report's one
+    :func:`~lakeprep.pipeline._summary.collect_stats` job (with :func:`flow_stats` and the table statistics).
 
-    Every figure is one frame of :func:`~lakeprep.pipeline._summary.collect_stats`, so the section is one
-    Spark job (plus resolving the older tag's snapshots) instead of a count or a collect per figure. A
-    layer's documents are compared by a full outer join of its keys at both versions: a key on one side
-    only was added or removed."""
-    from lakeprep.pipeline._summary import collect_stats, count_by, reason_rows
+    A layer's documents are compared by a full outer join of its keys at both versions: a key on one side
+    only was added or removed. The "now" side's tokens per split and reject reasons are not here: the table
+    statistics (``split_tokens``, ``quarantine_<layer>_reasons``) already count them at the same versions."""
+    from lakeprep.pipeline._summary import count_by, reason_rows
 
     t_now = reader or table_reader(spark, cfg, now)
     t_before = table_reader(spark, cfg, before)
@@ -294,47 +293,54 @@ def changes(
                 .join(old.select(key, F.col("source_path").alias("_old_src"), F.lit(True).alias("_old")), key, "full_outer")
                 .select(side.alias("side"), F.coalesce("_now_src", "_old_src").alias("src"))
             )
-        parts[f"docs:{table}"] = count_by(joined, "side")
+        parts[f"chg:docs:{table}"] = count_by(joined, "side")
         if table != "gold.chunks":  # the first list_limit sources of each side, in source order
             first = Window.partitionBy("side").orderBy("src")
             listed = joined.where(F.col("side") != "both").select("side", "src").distinct().withColumn("i", F.row_number().over(first))
-            parts[f"sources:{table}"] = listed.where(F.col("i") <= list_limit).select(
+            parts[f"chg:sources:{table}"] = listed.where(F.col("i") <= list_limit).select(
                 F.concat_ws("\n", "side", "src").alias("key"), F.lit(1).alias("n"))
     if "gold.chunks" in now and "gold.chunks" in before and now["gold.chunks"] > before["gold.chunks"]:
         cdf = (spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", before["gold.chunks"] + 1)
                .option("endingVersion", now["gold.chunks"]).load(cfg.storage.table_path("gold.chunks")))
-        parts["cdf"] = count_by(cdf, "_change_type")
-    seqs = "gold.training_sequences"
-    for label, side in (("now", t_now), ("before", t_before)):
-        if (sq := side(seqs)) is not None:
-            parts[f"tokens:{label}"] = sq.groupBy(F.col("split").alias("key")).agg(F.coalesce(F.sum("num_tokens"), F.lit(0)).alias("n"))
-        for table in ("quarantine.bronze", "quarantine.silver"):
-            if table in now and (q := side(table)) is not None:
-                parts[f"rejects:{table}:{label}"] = reason_rows(q, "reject_reasons")
-    got = collect_stats(parts) if parts else {}
+        parts["chg:cdf"] = count_by(cdf, "_change_type")
+    if (sq := t_before(_SEQUENCES)) is not None:
+        parts["chg:tokens:before"] = sq.groupBy(F.col("split").alias("key")).agg(F.coalesce(F.sum("num_tokens"), F.lit(0)).alias("n"))
+    for table in _QUARANTINES:
+        if table in now and (q := t_before(table)) is not None:
+            parts[f"chg:rejects:{table}:before"] = reason_rows(q, "reject_reasons")
+    return parts
 
+
+def changes(got: Mapping[str, Mapping[str, int]], now: Mapping[str, int]) -> dict[str, Any]:
+    """What moved between two tags: documents added/removed per layer (with their sources), chunk changes
+    from the Change Data Feed, tokens per split, rejects per reason; from ``got``, the report's collected
+    statistics with :func:`change_stats`'s frames among them."""
     out: dict[str, Any] = {"documents": {}, "chunks": {}, "tokens_by_split": {}, "rejects": {}}
     for table, _ in _CHANGED_KEYS:
-        if f"docs:{table}" not in got:
+        if f"chg:docs:{table}" not in got:
             continue
-        n = got[f"docs:{table}"]
+        n = got[f"chg:docs:{table}"]
         entry: dict[str, Any] = {"before": n.get("both", 0) + n.get("removed", 0), "now": n.get("both", 0) + n.get("added", 0),
                                  "added": n.get("added", 0), "removed": n.get("removed", 0)}
         if table != "gold.chunks":
-            listed = [k.split("\n", 1) for k in got[f"sources:{table}"]]
+            listed = [k.split("\n", 1) for k in got[f"chg:sources:{table}"]]
             entry["added_sources"] = sorted(src for side, src in listed if side == "added")
             entry["removed_sources"] = sorted(src for side, src in listed if side == "removed")
         out["documents"][table] = entry
-    kinds = got.get("cdf", {})
+    kinds = got.get("chg:cdf", {})
     out["chunks"] = {"inserted": kinds.get("insert", 0), "updated": kinds.get("update_postimage", 0), "deleted": kinds.get("delete", 0)}
-    if seqs in now:
-        a, b = got.get("tokens:now", {}), got.get("tokens:before", {})
+    if _SEQUENCES in now:
+        a, b = got.get("split_tokens", {}), got.get("chg:tokens:before", {})
         out["tokens_by_split"] = {s: {"before": b.get(s, 0), "now": a.get(s, 0)} for s in sorted({*a, *b})}
-    for table in ("quarantine.bronze", "quarantine.silver"):
+    for table in _QUARANTINES:
         if table in now:
-            a, b = got.get(f"rejects:{table}:now", {}), got.get(f"rejects:{table}:before", {})
+            a, b = got.get(f"quarantine_{table.split('.')[1]}_reasons", {}), got.get(f"chg:rejects:{table}:before", {})
             out["rejects"][table] = {r: {"before": b.get(r, 0), "now": a.get(r, 0)} for r in sorted({*a, *b})}
     return out
+
+
+_SEQUENCES = "gold.training_sequences"
+_QUARANTINES = ("quarantine.bronze", "quarantine.silver")
 
 
 _TOKEN_EDGES = (0, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536, float("inf"))
