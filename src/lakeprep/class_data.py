@@ -49,8 +49,9 @@ def archive_path() -> Path | None:
         return None
     jars = Path(pyspark.__file__).resolve().parent / "jars"
     key = f"{java}:{java.stat().st_mtime_ns}:{pyspark.__version__}:{jars}:{jars.stat().st_mtime_ns if jars.is_dir() else 0}"
-    root = Path(os.environ.get("LAKEPREP_CACHE", Path.home() / ".cache" / "lakeprep")) / "jvm"
-    return root / f"spark-driver-{hashlib.sha1(key.encode()).hexdigest()[:12]}.jsa"
+    from lakeprep.session import cache_dir
+
+    return cache_dir("jvm") / f"spark-driver-{hashlib.sha1(key.encode()).hexdigest()[:12]}.jsa"
 
 
 def existing_archive() -> Path | None:

@@ -8,7 +8,10 @@
   this interpreter so Python workers run in the same environment.
 * The Delta jars come from Maven Central through Spark's Ivy (``configure_spark_with_delta_pip``) and
   are cached in ``~/.ivy2.5.2``; once they are there, a new session puts them on ``spark.jars`` directly
-  instead of resolving them again (object-storage sessions still resolve, for hadoop-aws's dependencies). Under ``spark-submit`` the JVM is already running, so the jars must be passed
+  instead of resolving them again. Object-storage sessions resolve once too: the jars Ivy resolved for
+  Delta and hadoop-aws (with the AWS SDK) are remembered in ``~/.cache/lakeprep/jars/`` (one list per set
+  of packages, excludes and pyspark version) and given as ``spark.jars`` while every file on the list is
+  still there (~2.5 s of every such JVM's start). Under ``spark-submit`` the JVM is already running, so the jars must be passed
   on its command line: ``spark-submit --packages $(python -m lakeprep.session --packages) ...``
   (the Makefile does this).
 * Object storage: when a location of the build is an ``s3a://`` URI (``Config.locations``), the session
@@ -22,6 +25,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import sys
@@ -34,7 +39,7 @@ from lakeprep.config import SparkConfig
 from lakeprep.errors import LakeprepError
 
 __all__ = [
-    "DELTA_SESSION_CONF", "DRIVER_JAVA_OPTIONS", "LOCAL_DEFAULTS", "SMALL_DATA_CONF", "cached_delta_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
+    "DELTA_SESSION_CONF", "DRIVER_JAVA_OPTIONS", "LOCAL_DEFAULTS", "SMALL_DATA_CONF", "cache_dir", "cached_delta_jars", "cached_resolved_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
     "storage_conf", "storage_packages", "with_driver_java_options",
 ]
 
@@ -160,12 +165,23 @@ def storage_conf(locations: Sequence[str]) -> dict[str, str]:
     return conf
 
 
+def cache_dir(name: str) -> Path:
+    """``name`` in lakeprep's folder of machine-local caches (``$LAKEPREP_CACHE``, default ``~/.cache/lakeprep``)."""
+    return Path(os.environ.get("LAKEPREP_CACHE", Path.home() / ".cache" / "lakeprep")) / name
+
+
+def _ivy_jar_name(coordinate: str) -> str:
+    """The file a Maven ``group:artifact:version`` resolves to in Ivy's jar folder."""
+    group, artifact, version = coordinate.split(":")[:3]
+    return f"{group}_{artifact}-{version}.jar"
+
+
 def _ivy_delta_jars() -> tuple[Path, list[str]]:
     """Spark's Ivy jar folder and the file names the Delta packages resolve to there (delta-spark, delta-storage)."""
     from importlib.metadata import version
 
     jars_dir = Path(os.environ.get("LAKEPREP_IVY_HOME", str(Path.home() / ".ivy2.5.2"))) / "jars"
-    names = [f"{c.split(':')[0]}_{c.split(':')[1]}-{c.split(':')[2]}.jar" for c in delta_packages()]
+    names = [_ivy_jar_name(c) for c in delta_packages()]
     names.append(f"io.delta_delta-storage-{version('delta-spark')}.jar")
     return jars_dir, names
 
@@ -174,6 +190,57 @@ def cached_delta_jars() -> list[str] | None:
     """Local paths of the Delta jars when Spark's Ivy cache already holds them, else None (nothing is resolved)."""
     jars_dir, names = _ivy_delta_jars()
     return [str(jars_dir / n) for n in names] if all((jars_dir / n).is_file() for n in names) else None
+
+
+def _resolved_jars_file(packages: Sequence[str], excludes: str) -> Path:
+    import pyspark
+
+    key = json.dumps([pyspark.__version__, sorted(packages), excludes])
+    return cache_dir("jars") / f"resolved-{hashlib.sha256(key.encode()).hexdigest()[:16]}.txt"
+
+
+def cached_resolved_jars(packages: Sequence[str], excludes: str = "") -> list[str] | None:
+    """The local jars Ivy resolved for ``packages`` (with ``excludes``) in an earlier session, when every one of
+    them is still on disk; else None (the next session resolves them and :func:`_remember_resolved_jars`)."""
+    listed = _resolved_jars_file(packages, excludes)
+    if not listed.is_file():
+        return None
+    jars = listed.read_text(encoding="utf-8").split()
+    return jars if jars and all(Path(j).is_file() for j in jars) else None
+
+
+def _remember_resolved_jars(resolved: str, packages: Sequence[str], excludes: str, own: str = "") -> None:
+    """Write down the jars Ivy just resolved, ``resolved`` (a session's ``spark.jars``) without ``own`` (the
+    settings' own ``spark.jars``), for :func:`cached_resolved_jars`: written whole or not at all."""
+    from urllib.parse import urlparse
+
+    def local(j: str) -> str:
+        return urlparse(j).path if j.startswith("file:") else j
+
+    mine = {local(j) for j in own.split(",") if j}
+    jars = [local(j) for j in resolved.split(",") if j and local(j) not in mine]
+    if not jars or not all(Path(j).is_file() for j in jars):
+        return  # nothing resolved to local files: nothing to reuse
+    listed = _resolved_jars_file(packages, excludes)
+    try:
+        listed.parent.mkdir(parents=True, exist_ok=True)
+        partial = listed.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text("\n".join(jars) + "\n", encoding="utf-8")
+        partial.replace(listed)
+    except OSError as exc:  # a read-only home: the next session resolves again
+        log.debug("could not remember the resolved jars in %s: %s", listed, exc)
+
+
+def _remember_submitted_jars(spark: SparkSession, packages: Sequence[str]) -> None:
+    """Under ``spark-submit --packages $(python -m lakeprep.session --packages ...)`` (README "Object storage"),
+    remember the jars it resolved, so the next lakeprep session does not resolve them again. In client mode
+    spark-submit does not keep ``--packages`` in the conf: the jars count as ``packages`` resolved when Ivy's
+    folder holds, among ``spark.jars``, every one of their own jars (``group_artifact-version.jar``)."""
+    jars_dir = str(_ivy_delta_jars()[0])
+    resolved = [j for j in (spark.conf.get("spark.jars", "") or "").split(",") if jars_dir in j]
+    names = {j.rsplit("/", 1)[-1] for j in resolved}
+    if all(_ivy_jar_name(c) in names for c in packages):
+        _remember_resolved_jars(",".join(resolved), packages, spark.conf.get("spark.jars.excludes", "") or "")
 
 
 def delta_jars() -> list[str]:
@@ -243,21 +310,43 @@ def get_spark(
         settings = with_driver_java_options(settings)
     for key, value in settings.items():
         builder = builder.config(key, value)
+    resolving = False
     if not launched_by_submit:
-        jars = None if packages or "spark.jars.packages" in settings else cached_delta_jars()
+        jars = _cached_jars(packages, settings)
         if jars is not None:  # already downloaded: no Ivy resolution at start-up (~2 s of every new JVM)
-            builder = builder.config("spark.jars", ",".join([*jars, *filter(None, [settings.get("spark.jars")])]))
+            builder = builder.config("spark.jars", _with_own_jars(jars, settings))
         else:
             from delta import configure_spark_with_delta_pip
 
             builder = configure_spark_with_delta_pip(builder, extra_packages=packages)
+            resolving = bool(packages) and "spark.jars.packages" not in settings
     spark = builder.getOrCreate()
     if not is_connect(spark):
         spark.sparkContext.setLogLevel("WARN")  # classic sessions only; Connect has no SparkContext
+        if resolving:
+            _remember_resolved_jars(spark.conf.get("spark.jars", "") or "", [*delta_packages(), *packages],
+                                    settings.get("spark.jars.excludes", ""), settings.get("spark.jars", ""))
+        elif launched_by_submit and packages:
+            _remember_submitted_jars(spark, [*delta_packages(), *packages])
         if packages:
             _log_hadoop(spark)
     log.info("spark session: master=%s version=%s", spark.conf.get("spark.master", "?"), spark.version)
     return spark
+
+
+def _cached_jars(packages: Sequence[str], settings: Mapping[str, str]) -> list[str] | None:
+    """The Delta jars (and ``packages``' own) already on disk, for ``spark.jars`` instead of an Ivy resolution;
+    None when something must be resolved first, or the settings name packages of their own."""
+    if "spark.jars.packages" in settings:
+        return None
+    if packages:
+        return cached_resolved_jars([*delta_packages(), *packages], settings.get("spark.jars.excludes", ""))
+    return cached_delta_jars()
+
+
+def _with_own_jars(jars: Sequence[str], settings: Mapping[str, str]) -> str:
+    """``spark.jars``: the cached ``jars``, then the settings' own ``spark.jars`` if any."""
+    return ",".join([*jars, *filter(None, [settings.get("spark.jars")])])
 
 
 def _log_hadoop(spark: SparkSession) -> None:
@@ -283,7 +372,9 @@ def _connect(cfg: SparkConfig, extra_conf: Mapping[str, str] | None, packages: S
         settings: dict[str, str] = with_driver_java_options({**LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})})
         for key, value in settings.items():
             builder = builder.config(key, value)
-        builder = builder.config("spark.jars.packages", ",".join([*delta_packages(), *packages]))
+        jars = _cached_jars(packages, settings)  # no Ivy resolution where the jars are on disk already
+        builder = (builder.config("spark.jars", _with_own_jars(jars, settings)) if jars is not None
+                   else builder.config("spark.jars.packages", ",".join([*delta_packages(), *packages])))
     else:
         for key, value in {**cfg.conf, **(extra_conf or {})}.items():
             builder = builder.config(key, value)
@@ -320,7 +411,7 @@ def _main(argv: list[str]) -> int:
         return 0
     if argv == ["--submit-args"]:  # a local spark-submit: the jars already in Ivy's cache, or else the packages
         extra = storage_packages(locations)
-        jars = None if extra else cached_delta_jars()
+        jars = _cached_jars(extra, conf)
         print((f"--jars {','.join(jars)}" if jars else f"--packages {','.join([*delta_packages(), *extra])}") + " " + conf_args)
         return 0
     print("usage: python -m lakeprep.session --packages|--conf-args|--submit-args|--resolve-jars [--config FILE]", file=sys.stderr)

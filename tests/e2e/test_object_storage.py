@@ -73,14 +73,15 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
         "gates": {"suites": str(REPO / "expectations")},
     }))
     assert s3.secret_key not in conf.read_text()  # credentials only ever travel in the environment
-    packages = run_tool([sys.executable, "-m", "lakeprep.session", "--packages", "--config", str(conf)], tmp_path, env=s3.env)
-    conf_args = run_tool([sys.executable, "-m", "lakeprep.session", "--conf-args", "--config", str(conf)], tmp_path, env=s3.env)
+    env = {**s3.env, "LAKEPREP_CACHE": str(tmp_path / "cache")}  # what the processes remember stays in this test
+    packages = run_tool([sys.executable, "-m", "lakeprep.session", "--packages", "--config", str(conf)], tmp_path, env=env)
+    conf_args = run_tool([sys.executable, "-m", "lakeprep.session", "--conf-args", "--config", str(conf)], tmp_path, env=env)
     assert "org.apache.hadoop:hadoop-aws:" in packages.stdout, packages.stderr
     assert f"spark.hadoop.fs.s3a.endpoint={s3.endpoint}" in conf_args.stdout and s3.secret_key not in conf_args.stdout
     submit = [str(BIN / "spark-submit"), "--packages", packages.stdout.strip(), *conf_args.stdout.split(),
               "--conf", "spark.ui.enabled=false", str(REPO / "pipelines" / "build_corpus.py"), "--config", str(conf)]
 
-    first = run_tool([*submit, "--run-id", "s3-run-1"], tmp_path, env=s3.env)
+    first = run_tool([*submit, "--run-id", "s3-run-1"], tmp_path, env=env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     out = first.stdout
     assert "bronze run s3-run-1: 21 files seen in landing" in out and "ingested:    17 files -> 21 documents" in out
@@ -88,6 +89,10 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
     assert f"-> s3a://{BUCKET}/lake/mds" in out
     # one Hadoop on the class path: pyspark's own, with hadoop-aws of the same version (spark-submit merges stderr)
     assert "object storage: hadoop 3.5.0, hadoop-aws 3.5.0, hadoop-client jars from Ivy: none" in out
+    # the jars `--packages` resolved are remembered, so the lakeprep sessions below start without Ivy
+    remembered = [p.read_text().split() for p in (tmp_path / "cache" / "jars").glob("resolved-*.txt")]
+    assert len(remembered) == 1 and any("hadoop-aws-3.5.0" in j for j in remembered[0]), remembered
+    assert all(Path(j).is_file() for j in remembered[0]) and not any("hadoop-client" in j for j in remembered[0])
 
     # every table, read by a reader that is not Spark, from the bucket
     tables = _delta_rs(s3)
@@ -117,7 +122,7 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
     assert all(len(train[i]["tokens"]) == 64 for i in range(len(train)))
 
     # the same build again: nothing new, nothing written
-    cli = CliSession(tmp_path, env=s3.env)
+    cli = CliSession(tmp_path, env=env)
     request.addfinalizer(cli.close)
     again = cli.run("build_corpus", "--config", str(conf), "--run-id", "s3-run-2")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]

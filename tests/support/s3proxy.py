@@ -11,7 +11,6 @@ Run by hand (``make s3proxy``): ``python tests/support/s3proxy.py --port 9000 --
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shutil
 import socket
@@ -23,8 +22,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lakeprep.session import cache_dir
+
 VERSION = "2.6.0"
-CACHE = Path(os.environ.get("LAKEPREP_CACHE", Path.home() / ".cache" / "lakeprep")) / f"s3proxy-{VERSION}"
+CACHE = cache_dir(f"s3proxy-{VERSION}")
 
 _POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>

@@ -15,12 +15,14 @@ from lakeprep.io.catalog import qualified_name, table_for_name
 from lakeprep.session import (
     DRIVER_JAVA_OPTIONS,
     cached_delta_jars,
+    cached_resolved_jars,
     delta_packages,
     storage_conf,
     storage_packages,
     with_driver_java_options,
 )
 from lakeprep.session import _main as session_main
+from lakeprep.session import _remember_resolved_jars
 
 
 def test_object_storage_adds_the_s3a_connector_of_pysparks_hadoop(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,6 +45,7 @@ def test_a_local_submit_takes_the_delta_jars_from_ivys_cache_once_they_are_there
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("LAKEPREP_IVY_HOME", str(tmp_path / "ivy"))
+    monkeypatch.setenv("LAKEPREP_CACHE", str(tmp_path / "cache"))
     assert cached_delta_jars() is None
     assert session_main(["--submit-args"]) == 0
     assert capsys.readouterr().out.startswith(f"--packages {delta_packages()[0]} --conf spark.sql.extensions=")
@@ -54,8 +57,24 @@ def test_a_local_submit_takes_the_delta_jars_from_ivys_cache_once_they_are_there
     assert jars is not None and len(jars) == 2 and all(Path(j).is_file() for j in jars)
     assert session_main(["--submit-args"]) == 0
     assert capsys.readouterr().out.startswith(f"--jars {','.join(jars)} --conf ")
-    conf = tmp_path / "s3.yaml"  # object storage still resolves packages: hadoop-aws brings the AWS SDK
+    conf = tmp_path / "s3.yaml"  # object storage resolves packages until a session has resolved them once
     conf.write_text("storage: {root: 's3a://bucket/lake'}\n")
+    assert session_main(["--submit-args", "--config", str(conf)]) == 0
+    assert capsys.readouterr().out.startswith("--packages io.delta:")
+    packages = [*delta_packages(), *storage_packages(["s3a://bucket/lake"])]
+    excludes = storage_conf(["s3a://bucket/lake"])["spark.jars.excludes"]
+    ivy = [tmp_path / "ivy" / "jars" / n for n in ("org.apache.hadoop_hadoop-aws-3.5.0.jar", "software.amazon.awssdk_bundle-2.35.4.jar")]
+    for jar in ivy:
+        jar.write_bytes(b"PK")
+    own = tmp_path / "mine.jar"
+    # what a session's spark.jars holds after Ivy resolved them: URLs, with the settings' own jars among them
+    _remember_resolved_jars(",".join([*(f"file://{j}" for j in [*jars, *ivy]), str(own)]), packages, excludes, own=str(own))
+    assert cached_resolved_jars(packages, excludes) == [*jars, *map(str, ivy)]
+    assert cached_resolved_jars(packages, "") is None and cached_resolved_jars(packages[:1], excludes) is None  # other keys
+    assert session_main(["--submit-args", "--config", str(conf)]) == 0
+    assert capsys.readouterr().out.startswith(f"--jars {','.join([*jars, *map(str, ivy)])} --conf ")
+    ivy[1].unlink()  # a jar gone from Ivy's cache: resolve again
+    assert cached_resolved_jars(packages, excludes) is None
     assert session_main(["--submit-args", "--config", str(conf)]) == 0
     assert capsys.readouterr().out.startswith("--packages io.delta:")
     assert session_main(["--resolve-jars"]) == 0  # make's set-up: already cached, so nothing is resolved again
