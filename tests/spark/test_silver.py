@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakeprep.io.delta import history, quote_path
+from lakeprep.io.delta import commit_metadata, history, quote_path
 from lakeprep.pipeline.batch import run_build
-from lakeprep.pipeline.silver import IndexParamsError
+from lakeprep.pipeline.silver import IndexParamsError, _up_to_date, build_silver
 
 from ..conftest import write_file
 from .helpers import build_sample, make_config, table, uri, versions
@@ -175,6 +177,32 @@ def test_changed_minhash_parameters_fail_clearly_or_rebuild(spark: SparkSession,
     assert {len(r["signature"]) for r in index} == {64} and len(index) == table(spark, cfg, "silver.documents").count()
     props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {quote_path(cfg.storage.table_path('silver.minhash_index'))}").collect()}
     assert json.loads(props["lakeprep.minhash.params"])["num_perm"] == 64
+
+
+def test_a_silver_run_with_nothing_new_is_known_from_the_delta_log(
+    spark: SparkSession, sample_lake, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    """No Spark job counts new and gone documents when silver.documents' newest commit is a silver run's last
+    write over this very bronze version; any other newest commit makes the run count again (and find nothing)."""
+    cfg = sample_lake[0]
+    docs, bronze_now = cfg.storage.table_path("silver.documents"), versions(spark, cfg, "bronze.documents")[-1]
+    assert _up_to_date(spark, docs, bronze_now) and not _up_to_date(spark, docs, bronze_now - 1)
+    before = {name: versions(spark, cfg, name) for name in SILVER_TABLES}
+    caplog.set_level(logging.INFO, logger="lakeprep.pipeline.silver")
+    quiet = build_silver(spark, cfg, run_id="log-noop", started_at=datetime.now(timezone.utc), bronze_version=bronze_now)
+    assert (quiet.documents_new, quiet.documents_removed_upstream, quiet.documents_kept) == (0, 0, 0)
+    assert "up to date with bronze v" in caplog.text and "new bronze documents" not in caplog.text
+
+    # a commit a run makes before its work (a changed quality profile's properties), with the run's own metadata
+    with commit_metadata(spark, {"run_id": "props", "layer": "silver", "inputs": {"bronze.documents": bronze_now}, "table": "silver.documents"}):
+        spark.sql(f"ALTER TABLE {quote_path(docs)} SET TBLPROPERTIES ('lakeprep.test.note' = 'a property change')")
+    assert not _up_to_date(spark, docs, bronze_now)
+    caplog.clear()
+    counted = build_silver(spark, cfg, run_id="counted-noop", started_at=datetime.now(timezone.utc), bronze_version=bronze_now)
+    assert (counted.documents_new, counted.documents_removed_upstream, counted.documents_kept) == (0, 0, 0)
+    assert "0 new bronze documents, 0 gone upstream" in caplog.text
+    after = {name: versions(spark, cfg, name) for name in SILVER_TABLES}
+    assert after == {**before, "silver.documents": [*before["silver.documents"], before["silver.documents"][-1] + 1]}  # only the ALTER
 
 
 def test_collect_stats_gives_each_aggregate_as_its_own_job_would(spark: SparkSession) -> None:

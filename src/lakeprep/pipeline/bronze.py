@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -128,15 +128,20 @@ class BronzeResult:
         return lines
 
 
-def ingest_bronze(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> BronzeResult:
+def ingest_bronze(
+    spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime, on_new_input: Callable[[], object] | None = None
+) -> BronzeResult:
     """Ingest new and changed landing files, and the new or changed rows of ``bronze.source`` when one is
-    configured, into bronze (see the module docstring and :mod:`lakeprep.io.tables`)."""
+    configured, into bronze (see the module docstring and :mod:`lakeprep.io.tables`).
+
+    ``on_new_input`` is called as soon as there is something to ingest, before it is read (the batch runner
+    starts loading the gates' libraries then, so a build with nothing new never loads them)."""
     with run_context(run_id):
         t0 = time.monotonic()
-        result = _ingest(spark, cfg, run_id=run_id, started_at=started_at)
+        result = _ingest(spark, cfg, run_id=run_id, started_at=started_at, on_new_input=on_new_input)
         if cfg.bronze.source is None:
             return result
-        source = _ingest_source(spark, cfg, cfg.bronze.source, run_id=run_id, started_at=started_at)
+        source = _ingest_source(spark, cfg, cfg.bronze.source, run_id=run_id, started_at=started_at, on_new_input=on_new_input)
         return replace(
             result,
             source=source,
@@ -146,7 +151,10 @@ def ingest_bronze(spark: SparkSession, cfg: Config, *, run_id: str, started_at: 
         )
 
 
-def _ingest_source(spark: SparkSession, cfg: Config, src: TableSourceConfig, *, run_id: str, started_at: datetime) -> SourceResult:
+def _ingest_source(
+    spark: SparkSession, cfg: Config, src: TableSourceConfig, *, run_id: str, started_at: datetime,
+    on_new_input: Callable[[], object] | None = None,
+) -> SourceResult:
     """One run over the table source: quarantine first, then one bronze MERGE that records the source
     version read (a crash between the two re-reads the same changes; neither table gets a row twice)."""
     t0 = time.monotonic()
@@ -167,6 +175,8 @@ def _ingest_source(spark: SparkSession, cfg: Config, src: TableSourceConfig, *, 
     if read is None:
         log.info("bronze %s: table source %s unchanged", run_id, key)
         return SourceResult(table=key, kind=src.kind, mode="unchanged", seconds=time.monotonic() - t0)
+    if on_new_input is not None:
+        on_new_input()
     ctx = BuildContext(run_id=run_id, started_at=started_at)
     meta = {"run_id": run_id, "layer": "bronze", "config": cfg.fingerprint(), "source_table": key}
     try:
@@ -199,7 +209,9 @@ def _ingest_source(spark: SparkSession, cfg: Config, src: TableSourceConfig, *, 
     return out
 
 
-def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime) -> BronzeResult:
+def _ingest(
+    spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetime, on_new_input: Callable[[], object] | None = None
+) -> BronzeResult:
     t0 = time.monotonic()
     bronze_path = cfg.storage.table_path(BRONZE_TABLE)
     quarantine_path = cfg.storage.table_path(QUARANTINE_TABLE)
@@ -238,6 +250,8 @@ def _ingest(spark: SparkSession, cfg: Config, *, run_id: str, started_at: dateti
             files_quarantined=0,
             seconds=time.monotonic() - t0,
         )
+    if on_new_input is not None:
+        on_new_input()
     pending = spark.createDataFrame(
         [(r["source_path"], r["size_bytes"], r["modification_time"], r["format"]) for r in pending_rows],
         schema="source_path string, size_bytes long, modification_time timestamp, format string",

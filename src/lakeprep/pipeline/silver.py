@@ -14,7 +14,9 @@ removes silver rows whose bronze document is gone (a changed file gets a new ``d
    components; documents already in silver are never removed, otherwise the same keep rule applies.
 
 Commit order makes a crash safe to rerun: index, clusters and quarantine first, ``silver.documents``
-last (each one atomic MERGE/append carrying the run id). The index stores its MinHash parameters as a
+last (each one atomic MERGE/append carrying the run id). That last write also marks a run as done with
+its bronze version: a run over the same bronze version has nothing to do, and knows it from the Delta log
+without a Spark job (:func:`_up_to_date`). The index stores its MinHash parameters as a
 table property; a run with other parameters fails (``on_param_change: fail``) or rebuilds the index
 from the silver documents (``rebuild``).
 """
@@ -38,6 +40,7 @@ from lakeprep.errors import LakeprepError
 from lakeprep.io.delta import (
     commit_metadata,
     create_table_if_missing,
+    history,
     latest_version,
     merge_rows,
     quote_path,
@@ -62,6 +65,7 @@ QUARANTINE = "quarantine.silver"
 CLUSTERS = "silver.dedup_clusters"
 INDEX = "silver.minhash_index"
 _PARAMS_PROPERTY = "lakeprep.minhash.params"
+_LAST_WRITE = "documents"  # commit metadata "operation" of a run's last write, silver.documents
 
 
 class IndexParamsError(LakeprepError):
@@ -175,6 +179,10 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
     )
     _check_index_params(spark, cfg, paths, params, meta)
 
+    if _up_to_date(spark, paths[DOCUMENTS], bronze_version):
+        log.info("silver %s: up to date with bronze v%d (nothing to do)", run_id, bronze_version)
+        return SilverResult(run_id, bronze_version, 0, 0, 0, 0, 0, 0, seconds=time.monotonic() - t0)
+
     docs = read_table(spark, paths[DOCUMENTS], name=DOCUMENTS)
     quarantine = read_table(spark, paths[QUARANTINE], name=QUARANTINE)
     clusters = read_table(spark, paths[CLUSTERS], name=CLUSTERS)
@@ -256,7 +264,8 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
                 versions[QUARANTINE] = v
         v = merge_rows(
             spark, paths[DOCUMENTS], upserts=kept.select(*SILVER_DOCUMENTS.fieldNames()), deletes=gone,
-            keys=SPECS[DOCUMENTS].keys, columns=SILVER_DOCUMENTS.fieldNames(), metadata={**meta, "table": DOCUMENTS},
+            keys=SPECS[DOCUMENTS].keys, columns=SILVER_DOCUMENTS.fieldNames(),
+            metadata={**meta, "table": DOCUMENTS, "operation": _LAST_WRITE},  # what _up_to_date looks for
         )
         if v is not None:
             versions[DOCUMENTS] = v
@@ -288,6 +297,23 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         run_id, n_kept, n_rejected, n_exact, n_near, result.seconds, n_new / max(result.seconds, 1e-9),
     )
     return result
+
+
+def _up_to_date(spark: SparkSession, documents: str, bronze_version: int) -> bool:
+    """Whether a silver run over bronze at ``bronze_version`` has nothing to do, known from the Delta log alone.
+
+    A silver run writes ``silver.documents`` last, in a commit marked ``operation: documents`` that names its
+    bronze version (see the module docstring). When the newest commit of ``silver.documents`` is that one for
+    this very bronze version,
+    every document of that bronze version was kept, quarantined or removed as a duplicate, and every row
+    whose bronze document is gone was deleted: counting new and gone documents would find none. Any other
+    newest commit (a forget, a vacuum, a property change, a run over another bronze version, or none because
+    a crash came first) answers False, and the run counts."""
+    meta = history(spark, documents, with_row_counts=False, limit=1)[-1].metadata
+    return (
+        meta.get("layer") == "silver" and meta.get("operation") == _LAST_WRITE
+        and json.dumps(meta.get("inputs"), sort_keys=True) == json.dumps({BRONZE: bronze_version}, sort_keys=True)
+    )
 
 
 def _check_index_params(
