@@ -55,10 +55,12 @@ def test_shingles() -> None:
     assert shingles("  ...  ", 5) == []
 
 
-@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95])
-@pytest.mark.parametrize("num_perm", [64, 128])
-def test_lsh_params_match_datasketch(threshold: float, num_perm: int) -> None:
-    assert lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+@pytest.mark.parametrize("threshold", [0.05, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98])
+@pytest.mark.parametrize("num_perm", [16, 64, 128, 256])
+@pytest.mark.parametrize("weights", [(0.5, 0.5), (0.02, 0.98), (0.9, 0.1)])
+def test_lsh_params_match_datasketch(threshold: float, num_perm: int, weights: tuple[float, float]) -> None:
+    # ours integrates every (bands, rows) at once by Gauss-Legendre quadrature, datasketch each by scipy's quad
+    assert lsh_params(threshold, num_perm, *weights) == _optimal_param(threshold, num_perm, *weights)
 
 
 def test_band_hashes_equal_exactly_when_bands_equal() -> None:

@@ -285,34 +285,31 @@ def text_signatures(texts: Sequence[str], *, num_perm: int, seed: int, shingle_s
 
 
 
-def _false_positive_area(threshold: float, b: int, r: int) -> float:
-    """Probability mass of pairs below the threshold that still share a band."""
-    from scipy.integrate import quad
-
-    return float(quad(lambda s: 1 - (1 - s**r) ** b, 0.0, threshold)[0])
-
-
-def _false_negative_area(threshold: float, b: int, r: int) -> float:
-    """Probability mass of pairs above the threshold that share no band."""
-    from scipy.integrate import quad
-
-    return float(quad(lambda s: (1 - s**r) ** b, threshold, 1.0)[0])
-
-
 @lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
-    """(bands, rows) minimising the weighted false positive + false negative areas, as datasketch does."""
+    """(bands, rows) minimising the weighted false positive + false negative areas, as datasketch does.
+
+    For ``b`` bands of ``r`` rows, a pair of Jaccard similarity ``s`` shares no band with probability
+    ``(1 - s**r)**b``: the false positive area is the integral of one minus that over ``[0, threshold]``, the
+    false negative area the integral of it over ``[threshold, 1]``. The integrand is a polynomial of degree
+    ``r * b <= num_perm``, so Gauss-Legendre quadrature with ``num_perm // 2 + 1`` nodes integrates it exactly
+    (up to rounding), for every ``(b, r)`` at once in numpy. datasketch integrates each pair adaptively with
+    scipy's ``quad`` (~1,400 calls for 128 permutations: ~0.5 s of every new process); both pick the same
+    pair (tested against datasketch)."""
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
-    best, best_err = (1, 1), float("inf")
-    for bands in range(1, num_perm + 1):
-        for rows in range(1, num_perm // bands + 1):
-            err = fp_weight * _false_positive_area(threshold, bands, rows) + fn_weight * _false_negative_area(
-                threshold, bands, rows
-            )
-            if err < best_err:
-                best, best_err = (bands, rows), err
-    return best
+    pairs = np.array([(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)], dtype=np.float64)
+    bands, rows = pairs[:, :1], pairs[:, 1:]
+    x, w = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+
+    def missed_area(lo: float, hi: float) -> np.ndarray:  # integral of (1 - s**r)**b over [lo, hi], per pair
+        s = (hi - lo) / 2 * x + (hi + lo) / 2
+        return (hi - lo) / 2 * (((1 - s**rows) ** bands) @ w)
+
+    false_positive = threshold - missed_area(0.0, threshold)
+    false_negative = missed_area(threshold, 1.0)
+    best = int(np.argmin(fp_weight * false_positive + fn_weight * false_negative))  # the first minimum, as datasketch's loop
+    return int(pairs[best, 0]), int(pairs[best, 1])
 
 
 def band_hashes(signatures: np.ndarray, *, bands: int, rows: int) -> np.ndarray:

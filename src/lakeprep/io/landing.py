@@ -24,11 +24,16 @@ from lakeprep.errors import LandingError
 from lakeprep.io.formats import doc_id_for, excerpt_of, parse_file
 from lakeprep.schemas import PARSED_FILE, conform, schema_of
 
-__all__ = ["UNKNOWN_MTIME", "extension_of", "format_of", "list_landing", "max_bytes_of", "parse_landing_files", "read_landing_files", "scan_landing"]
+__all__ = ["LISTING_CONF", "UNKNOWN_MTIME", "extension_of", "format_of", "list_landing", "max_bytes_of", "parse_landing_files", "read_landing_files", "scan_landing"]
 
 _GLOB_CHARS = "\\*?[]{}"
 UNKNOWN_MTIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
 """Modification time recorded for empty files, which Spark's scans do not report."""
+
+LISTING_CONF: Mapping[str, str] = {"spark.sql.files.openCostInBytes": "0"}
+"""Settings for the action that runs a listing (:func:`scan_landing`). The scan opens no file, so the
+default "cost of opening a file" (4 MB) that packs at most ~32 files into a task only adds tasks: with it
+off, files are spread over the cores by size (a landing of 6,000 small files: 2 tasks instead of 188)."""
 
 
 def list_landing(spark: SparkSession, landing: str) -> DataFrame:

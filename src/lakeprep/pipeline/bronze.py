@@ -38,7 +38,7 @@ from lakeprep.io.delta import (
     read_table,
     session_conf,
 )
-from lakeprep.io.landing import format_of, read_landing_files, scan_landing
+from lakeprep.io.landing import LISTING_CONF, format_of, read_landing_files, scan_landing
 from lakeprep.io.tables import read_delta_source, read_parquet_source, source_key
 from lakeprep.pipeline.layers import LANDING_FILES, LANDING_PENDING, SPECS
 from lakeprep.pipeline.spec import BuildContext
@@ -230,12 +230,13 @@ def _ingest(
         listing, files_seen = scan_landing(spark, cfg.bronze.landing_path)
         # File metadata only (paths, sizes, times): the same bookkeeping Spark's streaming file source keeps on
         # the driver. Freezing it as a local frame keeps the run consistent if files land while it runs.
-        pending_rows = (
-            listing.join(accounted, on=list(_FILE_STATE), how="left_anti")
-            .join(known_paths.withColumn("_known", F.lit(True)), on="source_path", how="left")
-            .select(*_FILE_STATE, format_of(F.col("source_path"), cfg.bronze.formats).alias("format"), "_known")
-            .collect()
-        )
+        with session_conf(spark, LISTING_CONF):
+            pending_rows = (
+                listing.join(accounted, on=list(_FILE_STATE), how="left_anti")
+                .join(known_paths.withColumn("_known", F.lit(True)), on="source_path", how="left")
+                .select(*_FILE_STATE, format_of(F.col("source_path"), cfg.bronze.formats).alias("format"), "_known")
+                .collect()
+            )
     files_changed = sum(1 for r in pending_rows if r["_known"])
     log.info("bronze %s: %d files in landing, %d new or changed", run_id, files_seen, len(pending_rows))
     if not pending_rows:
