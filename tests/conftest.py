@@ -38,6 +38,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: next((rank[p] for p in item.path.parts if p in rank), len(_ORDER)))
 
 
+@pytest.fixture(autouse=True)
+def _lakeprep_logging_restored() -> Iterator[None]:
+    """A test that runs ``lakeprep`` in this process (``lakeprep.cli.main``: ``configure_logging``) replaces the
+    ``lakeprep`` logger's handlers and stops its propagation to the root logger, where ``caplog`` listens; put
+    them back after every test, so no later test's ``caplog`` is left without lakeprep's records."""
+    import logging
+
+    logger = logging.getLogger("lakeprep")
+    handlers, level, propagate = logger.handlers[:], logger.level, logger.propagate
+    yield
+    logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator["SparkSession"]:  # noqa: F821
     from lakeprep.config import SparkConfig

@@ -188,28 +188,19 @@ def test_a_silver_run_with_nothing_new_is_known_from_the_delta_log(
     docs, bronze_now = cfg.storage.table_path("silver.documents"), versions(spark, cfg, "bronze.documents")[-1]
     assert _up_to_date(spark, docs, bronze_now) and not _up_to_date(spark, docs, bronze_now - 1)
     before = {name: versions(spark, cfg, name) for name in SILVER_TABLES}
-    # lakeprep's CLI logging (configure_logging, run by other tests in this process) stops propagation to the
-    # root logger, where caplog listens: listen on silver's logger itself
-    silver_log = logging.getLogger("lakeprep.pipeline.silver")
-    silver_log.addHandler(caplog.handler)
-    level = silver_log.level
-    silver_log.setLevel(logging.INFO)
-    try:
-        quiet = build_silver(spark, cfg, run_id="log-noop", started_at=datetime.now(timezone.utc), bronze_version=bronze_now)
-        assert (quiet.documents_new, quiet.documents_removed_upstream, quiet.documents_kept) == (0, 0, 0)
-        assert "up to date with bronze v" in caplog.text and "new bronze documents" not in caplog.text
+    caplog.set_level(logging.INFO, logger="lakeprep.pipeline.silver")
+    quiet = build_silver(spark, cfg, run_id="log-noop", started_at=datetime.now(timezone.utc), bronze_version=bronze_now)
+    assert (quiet.documents_new, quiet.documents_removed_upstream, quiet.documents_kept) == (0, 0, 0)
+    assert "up to date with bronze v" in caplog.text and "new bronze documents" not in caplog.text
 
-        # a commit a run makes before its work (a changed quality profile's properties), with the run's own metadata
-        with commit_metadata(spark, {"run_id": "props", "layer": "silver", "inputs": {"bronze.documents": bronze_now}, "table": "silver.documents"}):
-            spark.sql(f"ALTER TABLE {quote_path(docs)} SET TBLPROPERTIES ('lakeprep.test.note' = 'a property change')")
-        assert not _up_to_date(spark, docs, bronze_now)
-        caplog.clear()
-        counted = build_silver(spark, cfg, run_id="counted-noop", started_at=datetime.now(timezone.utc), bronze_version=bronze_now)
-        assert (counted.documents_new, counted.documents_removed_upstream, counted.documents_kept) == (0, 0, 0)
-        assert "0 new bronze documents, 0 gone upstream" in caplog.text
-    finally:
-        silver_log.removeHandler(caplog.handler)
-        silver_log.setLevel(level)
+    # a commit a run makes before its work (a changed quality profile's properties), with the run's own metadata
+    with commit_metadata(spark, {"run_id": "props", "layer": "silver", "inputs": {"bronze.documents": bronze_now}, "table": "silver.documents"}):
+        spark.sql(f"ALTER TABLE {quote_path(docs)} SET TBLPROPERTIES ('lakeprep.test.note' = 'a property change')")
+    assert not _up_to_date(spark, docs, bronze_now)
+    caplog.clear()
+    counted = build_silver(spark, cfg, run_id="counted-noop", started_at=datetime.now(timezone.utc), bronze_version=bronze_now)
+    assert (counted.documents_new, counted.documents_removed_upstream, counted.documents_kept) == (0, 0, 0)
+    assert "0 new bronze documents, 0 gone upstream" in caplog.text
     after = {name: versions(spark, cfg, name) for name in SILVER_TABLES}
     assert after == {**before, "silver.documents": [*before["silver.documents"], before["silver.documents"][-1] + 1]}  # only the ALTER
 

@@ -36,6 +36,7 @@ __all__ = [
     "history",
     "latest_version",
     "merge_rows",
+    "same_as_stored",
     "quote_path",
     "read_table",
     "session_conf",
@@ -165,6 +166,11 @@ def session_conf(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[N
                 spark.conf.unset(k)
             else:
                 spark.conf.set(k, v)
+
+
+def same_as_stored(a: object, b: object) -> bool:
+    """Whether two values are equal as commit metadata stores them (JSON: tuples come back as lists)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 @contextlib.contextmanager

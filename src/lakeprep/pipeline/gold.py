@@ -42,6 +42,7 @@ from lakeprep.io.delta import (
     merge_rows,
     quote_path,
     read_table,
+    same_as_stored,
     table_exists,
     table_properties,
 )
@@ -268,11 +269,6 @@ def _build(
     return result
 
 
-def _same(a: object, b: object) -> bool:
-    """Equal as they are stored (commit metadata is JSON: tuples come back as lists)."""
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
 def _up_to_date(
     spark: SparkSession, cfg: Config, last: Mapping[str, Any], *, inputs: Mapping[str, int], params: Mapping[str, Any], chunk_params: str
 ) -> GoldResult | None:
@@ -285,7 +281,7 @@ def _up_to_date(
     commit; the chunk total from the chunks table (answered from the Delta log)."""
     if last.get("operation") != "pack" or "summary" not in last:
         return None
-    if not (_same(last.get("inputs"), inputs) and _same(last.get("params"), params)):
+    if not (same_as_stored(last.get("inputs"), inputs) and same_as_stored(last.get("params"), params)):
         return None
     if _table_property(spark, cfg.storage.table_path(CHUNKS), _CHUNK_PARAMS) != chunk_params:
         return None

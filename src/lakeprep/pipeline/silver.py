@@ -45,6 +45,7 @@ from lakeprep.io.delta import (
     merge_rows,
     quote_path,
     read_table,
+    same_as_stored,
     table_properties,
 )
 from lakeprep.logs import Progress, run_context
@@ -304,15 +305,14 @@ def _up_to_date(spark: SparkSession, documents: str, bronze_version: int) -> boo
 
     A silver run writes ``silver.documents`` last, in a commit marked ``operation: documents`` that names its
     bronze version (see the module docstring). When the newest commit of ``silver.documents`` is that one for
-    this very bronze version,
-    every document of that bronze version was kept, quarantined or removed as a duplicate, and every row
-    whose bronze document is gone was deleted: counting new and gone documents would find none. Any other
-    newest commit (a forget, a vacuum, a property change, a run over another bronze version, or none because
-    a crash came first) answers False, and the run counts."""
+    this very bronze version, every document of that bronze version was kept, quarantined or removed as a
+    duplicate, and every row whose bronze document is gone was deleted: counting new and gone documents would
+    find none. Any other newest commit (a forget, a vacuum, a property change, a run over another bronze
+    version, or none because a crash came first) answers False, and the run counts."""
     meta = history(spark, documents, with_row_counts=False, limit=1)[-1].metadata
     return (
         meta.get("layer") == "silver" and meta.get("operation") == _LAST_WRITE
-        and json.dumps(meta.get("inputs"), sort_keys=True) == json.dumps({BRONZE: bronze_version}, sort_keys=True)
+        and same_as_stored(meta.get("inputs"), {BRONZE: bronze_version})
     )
 
 
