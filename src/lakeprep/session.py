@@ -39,7 +39,7 @@ from lakeprep.config import SparkConfig
 from lakeprep.errors import LakeprepError
 
 __all__ = [
-    "DELTA_SESSION_CONF", "DRIVER_JAVA_OPTIONS", "LOCAL_DEFAULTS", "SMALL_DATA_CONF", "cache_dir", "cached_delta_jars", "cached_resolved_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
+    "DELTA_SESSION_CONF", "DRIVER_JAVA_OPTIONS", "LOCAL_DEFAULTS", "LOCAL_PYTHON_WORKERS", "SMALL_DATA_CONF", "cache_dir", "cached_delta_jars", "cached_resolved_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
     "storage_conf", "storage_packages", "with_driver_java_options",
 ]
 
@@ -72,6 +72,11 @@ LOCAL_DEFAULTS: Mapping[str, str] = {
 # README "Driver GC and adaptive execution"). A GC already named in ``spark.driver.extraJavaOptions`` wins;
 # executors on a cluster keep theirs.
 DRIVER_JAVA_OPTIONS = "-XX:+UseParallelGC"
+
+# A local session's Python workers import pyspark from its installed, byte-compiled copy rather than from the
+# pyspark.zip Spark puts first on their path, which they compile from source (~0.35 s of CPU per worker;
+# lakeprep.pyworker). Local sessions only: there the workers run the driver's interpreter. A setting wins.
+LOCAL_PYTHON_WORKERS: Mapping[str, str] = {"spark.python.daemon.module": "lakeprep.pyworker"}
 
 
 def with_driver_java_options(conf: Mapping[str, str], *, class_data: bool = True) -> dict[str, str]:
@@ -307,7 +312,7 @@ def get_spark(
         builder = builder.master(cfg.master)
     settings: dict[str, str] = {**LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})}
     if not launched_by_submit and cfg.master.startswith("local"):  # a local driver: the JVM this process starts
-        settings = with_driver_java_options(settings)
+        settings = with_driver_java_options({**LOCAL_PYTHON_WORKERS, **settings})
     for key, value in settings.items():
         builder = builder.config(key, value)
     resolving = False
@@ -369,7 +374,8 @@ def _connect(cfg: SparkConfig, extra_conf: Mapping[str, str] | None, packages: S
     which must have Delta itself (only the config's runtime ``spark.conf`` keys are sent)."""
     builder = SparkSession.builder.remote(cfg.remote).appName(cfg.app_name)
     if cfg.remote.startswith("local"):
-        settings: dict[str, str] = with_driver_java_options({**LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})})
+        settings: dict[str, str] = with_driver_java_options(
+            {**LOCAL_PYTHON_WORKERS, **LOCAL_DEFAULTS, **DELTA_SESSION_CONF, **cfg.conf, **(extra_conf or {})})
         for key, value in settings.items():
             builder = builder.config(key, value)
         jars = _cached_jars(packages, settings)  # no Ivy resolution where the jars are on disk already
@@ -412,7 +418,8 @@ def _main(argv: list[str]) -> int:
     if argv == ["--submit-args"]:  # a local spark-submit: the jars already in Ivy's cache, or else the packages
         extra = storage_packages(locations)
         jars = _cached_jars(extra, conf)
-        print((f"--jars {','.join(jars)}" if jars else f"--packages {','.join([*delta_packages(), *extra])}") + " " + conf_args)
+        local = " ".join(f"--conf {k}={v}" for k, v in LOCAL_PYTHON_WORKERS.items())
+        print((f"--jars {','.join(jars)}" if jars else f"--packages {','.join([*delta_packages(), *extra])}") + f" {conf_args} {local}")
         return 0
     print("usage: python -m lakeprep.session --packages|--conf-args|--submit-args|--resolve-jars [--config FILE]", file=sys.stderr)
     return 2

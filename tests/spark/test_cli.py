@@ -92,3 +92,22 @@ def test_a_session_lakeprep_starts_runs_the_parallel_collector(spark: SparkSessi
     names = [b.getName() for b in jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()]
     assert sorted(names) == ["PS MarkSweep", "PS Scavenge"], names
     assert "-XX:+UseParallelGC" in spark.sparkContext.getConf().get("spark.driver.extraJavaOptions")
+
+
+def test_a_local_session_s_python_workers_import_the_installed_pyspark(spark: SparkSession) -> None:
+    """Spark puts ``pyspark.zip`` first on its Python workers' path; a local session lakeprep starts runs them under
+    :mod:`lakeprep.pyworker`, which imports the installed (byte-compiled) pyspark of the same version instead."""
+    import pandas as pd
+
+    def where(batches):  # noqa: ANN001, ANN202 - a mapInPandas function
+        import pyspark
+
+        for _ in batches:
+            yield pd.DataFrame({"pyspark": [pyspark.__file__], "version": [pyspark.__version__]})
+
+    import pyspark
+
+    rows = spark.range(0, 2, 1, 2).mapInPandas(where, "pyspark string, version string").collect()
+    assert spark.sparkContext.getConf().get("spark.python.daemon.module") == "lakeprep.pyworker"
+    assert len(rows) == 2 and {(r.pyspark, r.version) for r in rows} == {(pyspark.__file__, pyspark.__version__)}, rows
+    assert ".zip" not in rows[0].pyspark

@@ -48,7 +48,11 @@ def test_a_local_submit_takes_the_delta_jars_from_ivys_cache_once_they_are_there
     monkeypatch.setenv("LAKEPREP_CACHE", str(tmp_path / "cache"))
     assert cached_delta_jars() is None
     assert session_main(["--submit-args"]) == 0
-    assert capsys.readouterr().out.startswith(f"--packages {delta_packages()[0]} --conf spark.sql.extensions=")
+    out = capsys.readouterr().out
+    assert out.startswith(f"--packages {delta_packages()[0]} --conf spark.sql.extensions=")
+    # a local submit's Python workers import the installed pyspark (lakeprep.pyworker); --conf-args (any master) do not
+    assert out.split()[-2:] == ["--conf", "spark.python.daemon.module=lakeprep.pyworker"]
+    assert session_main(["--conf-args"]) == 0 and "daemon.module" not in capsys.readouterr().out
     (tmp_path / "ivy" / "jars").mkdir(parents=True)
     coordinate = delta_packages()[0].split(":")
     for name in (f"{coordinate[0]}_{coordinate[1]}-{coordinate[2]}.jar", f"io.delta_delta-storage-{coordinate[2]}.jar"):
