@@ -39,10 +39,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m lakeprep.session --resolve-jars
 	touch $@
 
-# the driver JVM's class-data archive (src/lakeprep/class_data.py): written once per JDK and pyspark, from one
-# build into a temporary folder (~1.5 min); every later driver JVM lakeprep starts maps its classes instead of loading them
+# the driver JVM's class-data archive (src/lakeprep/class_data.py): dumped once per JDK and pyspark (~30 s) from the
+# class list lakeprep ships; every later driver JVM lakeprep starts (builds, test sessions, test subprocesses) maps
+# those classes instead of loading them
 class-data: $(STAMP)
-	$(BIN)/python -m lakeprep.class_data --config $(CONFIG)
+	$(BIN)/python -m lakeprep.class_data
 
 run: $(STAMP) class-data
 	$(BIN)/spark-submit \
@@ -62,7 +63,7 @@ s3proxy: $(STAMP)
 # default: the suite is CPU-bound on 2 cores and most of its JVMs live for one small build (README, "Tests")
 TEST_JAVA_OPTIONS ?= -XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 -XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000
 
-test: $(STAMP) browser
+test: $(STAMP) browser class-data
 	JDK_JAVA_OPTIONS='$(TEST_JAVA_OPTIONS)' $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 $(PYTEST_ARGS)
 
 # Debian's Chromium for the report's browser test: installed when missing and this is root with apt-get;

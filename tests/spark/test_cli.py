@@ -111,3 +111,19 @@ def test_a_local_session_s_python_workers_import_the_installed_pyspark(spark: Sp
     assert spark.sparkContext.getConf().get("spark.python.daemon.module") == "lakeprep.pyworker"
     assert len(rows) == 2 and {(r.pyspark, r.version) for r in rows} == {(pyspark.__file__, pyspark.__version__)}, rows
     assert ".zip" not in rows[0].pyspark
+
+
+def test_a_session_lakeprep_starts_maps_the_class_data_archive(spark: SparkSession) -> None:
+    """Where the class-data archive exists (``make test`` dumps it first: ``make class-data``), the test session's
+    driver JVM was started with it and the JVM mapped it (class sharing on: a JVM that cannot map the archive it
+    was given runs without sharing)."""
+    from lakeprep.class_data import archive_path
+
+    jvm = spark.sparkContext._jvm
+    args = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    given = [a.split("=", 1)[1] for a in args if a.startswith("-XX:SharedArchiveFile=")]
+    if not given:
+        pytest.skip("no class-data archive when this session started (make class-data writes it; make test does)")
+    assert given == [str(archive_path())], given
+    bean = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
+    assert bean.getVMOption("UseSharedSpaces").getValue() == "true"

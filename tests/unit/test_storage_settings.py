@@ -119,6 +119,18 @@ def test_the_driver_maps_the_class_data_archive_once_it_is_written(monkeypatch: 
     assert archive_path() not in (None, path) and existing_archive() is None
 
 
+def test_the_archive_is_dumped_from_the_shipped_class_list_with_the_launcher_s_class_path() -> None:
+    from lakeprep.class_data import CLASS_LIST, _launch_command
+
+    names = [l for l in CLASS_LIST.read_text(encoding="utf-8").splitlines() if l and not l.startswith("#")]
+    assert len(names) > 15000 and {"java/lang/Object", "org/apache/spark/SparkContext", "org/apache/hadoop/fs/FileSystem"} <= set(names)
+    java, classpath = _launch_command()  # what Spark's launcher runs a driver JVM with, here
+    assert Path(java).name == "java" and Path(java).is_file()
+    import pyspark
+
+    assert str(Path(pyspark.__file__).parent / "jars" / "*") in classpath.split(":"), classpath
+
+
 def test_config_lists_every_location_a_build_touches(tmp_path: Path) -> None:
     cfg = config_from_mapping({"storage": {"root": "s3a://bucket/lake"}, "bronze": {"landing": str(tmp_path)}})
     assert cfg.locations == ["s3a://bucket/lake", str(tmp_path), "s3a://bucket/lake/mds", "s3a://bucket/lake/_lakeprep/gates"]
