@@ -74,7 +74,7 @@ def _launch_command() -> tuple[str, str]:
                           env={**os.environ, "SPARK_HOME": home, "SPARK_PRINT_LAUNCH_COMMAND": "1"},
                           capture_output=True, text=True, timeout=120)
     line = next((l for l in (done.stdout + done.stderr).splitlines() if l.startswith("Spark Command: ")), None)
-    args = line.removeprefix("Spark Command: ").split() if line else []
+    args = line.removeprefix("Spark Command: ").split(" ") if line else []
     if "-cp" not in args or args.index("-cp") + 1 >= len(args):
         raise RuntimeError(f"Spark's launcher printed no java command line: {(done.stdout + done.stderr)[-1500:]}")
     return args[0], args[args.index("-cp") + 1]
@@ -90,6 +90,11 @@ def build_archive(*, timeout: float = 600) -> Path | None:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".partial-{os.getpid()}")
+    from pyspark.find_spark_home import _find_spark_home
+
+    if any(c.isspace() for c in _find_spark_home()):  # the launcher prints its command line joined by spaces
+        print(f"no class-data archive: pyspark's folder has a space in its path ({_find_spark_home()})", flush=True)
+        return None
     java, classpath = _launch_command()
     # the options a driver JVM starts with that the archive must agree with (Spark adds the incubator module)
     options = ["-XX:+IgnoreUnrecognizedVMOptions", "--add-modules=jdk.incubator.vector", "-cp", classpath]
