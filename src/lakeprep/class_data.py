@@ -64,12 +64,10 @@ def existing_archive() -> Path | None:
 CLASS_LIST = Path(__file__).with_name("jvm_classes.txt")
 
 
-def _launch_command() -> tuple[str, str]:
-    """The ``java`` and ``-cp`` that Spark's launcher gives a driver JVM on this machine (``spark-class`` with
-    ``SPARK_PRINT_LAUNCH_COMMAND``: the archive must be dumped with exactly that class path)."""
-    from pyspark.find_spark_home import _find_spark_home
-
-    home = _find_spark_home()
+def _launch_command(home: str) -> tuple[str, str]:
+    """The ``java`` and ``-cp`` that Spark's launcher under ``home`` (pyspark's ``SPARK_HOME``) gives a driver JVM
+    on this machine (``spark-class`` with ``SPARK_PRINT_LAUNCH_COMMAND``: the archive must be dumped with exactly
+    that class path)."""
     done = subprocess.run([str(Path(home) / "bin" / "spark-class"), "org.apache.spark.deploy.SparkSubmit", "--version"],
                           env={**os.environ, "SPARK_HOME": home, "SPARK_PRINT_LAUNCH_COMMAND": "1"},
                           capture_output=True, text=True, timeout=120)
@@ -88,14 +86,15 @@ def build_archive(*, timeout: float = 600) -> Path | None:
         return None
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".partial-{os.getpid()}")
     from pyspark.find_spark_home import _find_spark_home
 
-    if any(c.isspace() for c in _find_spark_home()):  # the launcher prints its command line joined by spaces
-        print(f"no class-data archive: pyspark's folder has a space in its path ({_find_spark_home()})", flush=True)
+    home = _find_spark_home()
+    if any(c.isspace() for c in home):  # the launcher prints its command line joined by spaces
+        print(f"no class-data archive: pyspark's folder has a space in its path ({home})", flush=True)
         return None
-    java, classpath = _launch_command()
+    java, classpath = _launch_command(home)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".partial-{os.getpid()}")
     # the options a driver JVM starts with that the archive must agree with (Spark adds the incubator module)
     options = ["-XX:+IgnoreUnrecognizedVMOptions", "--add-modules=jdk.incubator.vector", "-cp", classpath]
     t0 = time.monotonic()

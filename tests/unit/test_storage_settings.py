@@ -124,7 +124,9 @@ def test_the_archive_is_dumped_from_the_shipped_class_list_with_the_launcher_s_c
 
     names = [l for l in CLASS_LIST.read_text(encoding="utf-8").splitlines() if l and not l.startswith("#")]
     assert len(names) > 15000 and {"java/lang/Object", "org/apache/spark/SparkContext", "org/apache/hadoop/fs/FileSystem"} <= set(names)
-    java, classpath = _launch_command()  # what Spark's launcher runs a driver JVM with, here
+    from pyspark.find_spark_home import _find_spark_home
+
+    java, classpath = _launch_command(_find_spark_home())  # what Spark's launcher runs a driver JVM with, here
     assert Path(java).name == "java" and Path(java).is_file()
     import pyspark
 
