@@ -394,6 +394,11 @@ def is_connect(spark: SparkSession) -> bool:
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
+def _conf_args(conf: Mapping[str, str]) -> str:
+    """``conf`` as spark-submit arguments, ``--conf key=value`` each."""
+    return " ".join(f"--conf {k}={v}" for k, v in conf.items())
+
+
 def _main(argv: list[str]) -> int:
     """``--packages`` / ``--conf-args`` for spark-submit, with ``--config C`` adding what C's locations need;
     ``--submit-args`` gives both for a spark-submit on this machine, with the Delta jars from Ivy's cache when present;
@@ -411,15 +416,14 @@ def _main(argv: list[str]) -> int:
         print("\n".join(delta_jars()))
         return 0
     conf = with_driver_java_options({**DELTA_SESSION_CONF, **storage_conf(locations)})  # one flag: no spaces to quote
-    conf_args = " ".join(f"--conf {k}={v}" for k, v in conf.items())
     if argv == ["--conf-args"]:
-        print(conf_args)
+        print(_conf_args(conf))
         return 0
     if argv == ["--submit-args"]:  # a local spark-submit: the jars already in Ivy's cache, or else the packages
         extra = storage_packages(locations)
         jars = _cached_jars(extra, conf)
-        local = " ".join(f"--conf {k}={v}" for k, v in LOCAL_PYTHON_WORKERS.items())
-        print((f"--jars {','.join(jars)}" if jars else f"--packages {','.join([*delta_packages(), *extra])}") + f" {conf_args} {local}")
+        jar_args = f"--jars {','.join(jars)}" if jars else f"--packages {','.join([*delta_packages(), *extra])}"
+        print(f"{jar_args} {_conf_args({**conf, **LOCAL_PYTHON_WORKERS})}")
         return 0
     print("usage: python -m lakeprep.session --packages|--conf-args|--submit-args|--resolve-jars [--config FILE]", file=sys.stderr)
     return 2
