@@ -13,7 +13,8 @@ skipped. ``python -m lakeprep.class_data`` writes it once (``make run`` and ``ma
 first JVM). :func:`archive_path` names it by the JDK binary and the pyspark installation, so a new JDK or
 pyspark gets a new archive instead of a mismatched one. :func:`lakeprep.session.with_driver_java_options`
 passes it as ``spark.driver.defaultJavaOptions`` when it exists; the JVM validates it (JDK build, class
-path) and ignores it, with a warning, if anything differs.
+path) and ignores it, with a warning, if anything differs. It is left out where a Java agent or Flight Recorder
+is on the driver: OpenJDK 17.0.15 crashed loading Delta's classes with one of them beside this archive.
 """
 
 from __future__ import annotations

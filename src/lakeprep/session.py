@@ -79,11 +79,28 @@ DRIVER_JAVA_OPTIONS = "-XX:+UseParallelGC"
 LOCAL_PYTHON_WORKERS: Mapping[str, str] = {"spark.python.daemon.module": "lakeprep.pyworker"}
 
 
+# Driver JVM options that hook class loading: a Java agent (an APM or coverage agent, JaCoCo) or Flight Recorder.
+# OpenJDK 17.0.15 crashed (SIGSEGV in KlassFactory::check_shared_class_file_load_hook) loading Delta's classes
+# when one of them ran beside the static class-data archive, so the archive is left out where they appear.
+_CLASS_LOAD_HOOKS = ("-javaagent:", "-agentlib:", "-agentpath:", "-XX:StartFlightRecording", "-XX:+FlightRecorder")
+_JVM_OPTION_VARIABLES = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
+
+
+def _class_load_hook(options: str) -> str | None:
+    """The first option in ``options`` or in the JVM's option variables that hooks class loading, else None."""
+    for text in (options, *(os.environ.get(v, "") for v in _JVM_OPTION_VARIABLES)):
+        for opt in text.split():
+            if opt.startswith(_CLASS_LOAD_HOOKS):
+                return opt
+    return None
+
+
 def with_driver_java_options(conf: Mapping[str, str], *, class_data: bool = True) -> dict[str, str]:
     """``conf`` with :data:`DRIVER_JAVA_OPTIONS` appended to ``spark.driver.extraJavaOptions``, unless those
     already choose a garbage collector (``-XX:+Use...GC``); and with ``class_data``, this machine's class-data
     archive (:mod:`lakeprep.class_data`, when it has been written) as ``spark.driver.defaultJavaOptions``, unless
-    those are set. One option per key, so ``--conf-args`` stays free of spaces."""
+    those are set or a Java agent or Flight Recorder is on the driver (:data:`_CLASS_LOAD_HOOKS`). One option per
+    key, so ``--conf-args`` stays free of spaces."""
     out = dict(conf)
     current = conf.get("spark.driver.extraJavaOptions", "")
     if not any(opt.startswith("-XX:+Use") and opt.endswith("GC") for opt in current.split()):
@@ -92,7 +109,10 @@ def with_driver_java_options(conf: Mapping[str, str], *, class_data: bool = True
         from lakeprep.class_data import existing_archive
 
         if (archive := existing_archive()) is not None:
-            out["spark.driver.defaultJavaOptions"] = f"-XX:SharedArchiveFile={archive}"
+            if (hook := _class_load_hook(current)) is None:
+                out["spark.driver.defaultJavaOptions"] = f"-XX:SharedArchiveFile={archive}"
+            else:
+                log.info("driver JVM without the class-data archive: %s hooks class loading, which crashes beside it", hook)
     return out
 
 

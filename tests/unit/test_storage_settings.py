@@ -110,6 +110,14 @@ def test_the_driver_maps_the_class_data_archive_once_it_is_written(monkeypatch: 
     assert "spark.driver.defaultJavaOptions" not in with_driver_java_options({}, class_data=False)  # the build that writes it
     mine = {"spark.driver.defaultJavaOptions": "-Xss8m"}  # options the user (or an administrator) set win
     assert with_driver_java_options(mine)["spark.driver.defaultJavaOptions"] == "-Xss8m"
+    # a Java agent or Flight Recorder on the driver (its options or the JVM's variables): no archive (a JVM crash)
+    for hooked in ("-Xss4m -javaagent:/opt/apm/agent.jar", "-agentpath:/opt/lib.so", "-XX:StartFlightRecording=name=x"):
+        conf = with_driver_java_options({"spark.driver.extraJavaOptions": hooked})
+        assert "spark.driver.defaultJavaOptions" not in conf and conf["spark.driver.extraJavaOptions"] == f"{hooked} -XX:+UseParallelGC"
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-agentlib:jdwp=transport=dt_socket")
+    assert "spark.driver.defaultJavaOptions" not in with_driver_java_options({})
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-Dfile.encoding=UTF-8")  # other options do not matter
+    assert with_driver_java_options({})["spark.driver.defaultJavaOptions"] == f"-XX:SharedArchiveFile={path}"
     assert session_main(["--conf-args"]) == 0  # one option per key: the spark-submit arguments stay free of spaces
     assert f"--conf spark.driver.defaultJavaOptions=-XX:SharedArchiveFile={path}" in capsys.readouterr().out.split("\n")[0]
     # a new JDK or pyspark is another archive, not a mismatched one
