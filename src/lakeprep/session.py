@@ -128,13 +128,18 @@ def with_driver_java_options(conf: Mapping[str, str], *, class_data: bool = True
 # column statistics; a small table has a file or two to prune, and lakeprep's reads and MERGEs (joins on hashed
 # ids) prune little even on large ones. Without it a sample build runs 215 Spark jobs instead of 236 and took
 # 19.6-24.7 s warm instead of 24.6-29.4 s (and 47.1-49.6 s cold instead of 50.0-54.2 s; three interleaved
-# rounds, 2026-12-04). Large data wants generated code, adaptive execution and data skipping: leave these out
-# of a cluster config.
+# rounds, 2026-12-04). Delta rebuilds a table version's state (log replay) in `snapshotPartitions` tasks, and
+# each task generates the code of the deserializer of Delta's action rows (a typed Dataset: code is generated
+# whatever factoryMode says), ~7% of a test session's sampled JVM CPU; in one task, warm builds of the sample
+# used 17.1 JVM CPU-seconds instead of 18.1 (four interleaved rounds of four warm builds, 2026-12-05; cold
+# builds the same; earlier single-build wall times showed no difference). Large data wants generated code,
+# adaptive execution, data skipping and a parallel log replay: leave these out of a cluster config.
 SMALL_DATA_CONF: Mapping[str, str] = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     "spark.sql.adaptive.enabled": "false",
     "spark.databricks.delta.stats.skipping": "false",
+    "spark.databricks.delta.snapshotPartitions": "1",
 }
 
 
@@ -292,7 +297,6 @@ def local_test_conf(warehouse: str, *, small_data: bool = False) -> dict[str, st
 
     ``small_data`` adds :data:`SMALL_DATA_CONF` (the tests; benchmarks measure with generated code)."""
     return {
-        **(SMALL_DATA_CONF if small_data else {}),
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "2",
         "spark.default.parallelism": "2",
@@ -302,6 +306,7 @@ def local_test_conf(warehouse: str, *, small_data: bool = False) -> dict[str, st
         "spark.sql.ui.retainedExecutions": "20",
         "spark.ui.retainedJobs": "100",
         "spark.ui.retainedStages": "100",
+        **(SMALL_DATA_CONF if small_data else {}),
     }
 
 
