@@ -667,10 +667,14 @@ class Config:
         """Stable hash of the settings (recorded with every build so a rebuild can be compared).
 
         Settings that change where things are named, logged or shown, not what is built (``storage.catalog``,
-        ``tracking``, ``report``), are left out: turning lineage on must not make the MDS export stale."""
+        ``tracking``, ``report``), are left out: turning lineage on must not make the MDS export stale. So is
+        ``spark`` (master, memory, partitions, codegen): it changes how a build runs, not its output (the
+        runner tests compare local, Connect, cluster and spark-pipelines builds row for row and byte for byte),
+        and tuning the session must not make the next build re-export and tag an unchanged lake."""
         data = self.to_dict()
         data.pop("tracking", None)
         data.pop("report", None)
+        data.pop("spark", None)
         data["storage"].pop("catalog", None)
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

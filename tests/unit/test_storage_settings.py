@@ -191,6 +191,9 @@ def test_tracking_config_and_what_it_leaves_out_of_the_fingerprint() -> None:
     assert tracked.tracking.mlflow is not None and tracked.tracking.mlflow.experiment == "corpus"
     assert tracked.fingerprint() == plain.fingerprint()  # naming and logging do not change what is built
     assert config_from_mapping({"gold": {"sequences": {"seq_len": 64}}}).fingerprint() != plain.fingerprint()
+    # how the session runs is not what it builds: a tuned session keeps an unchanged lake up to date
+    tuned = config_from_mapping({"spark": {"master": "local[4]", "conf": {"spark.driver.memory": "8g", "spark.sql.shuffle.partitions": "16"}}})
+    assert tuned.fingerprint() == plain.fingerprint()
     with pytest.raises(ConfigError, match="tracking.mlflow.uri"):
         config_from_mapping({"tracking": {"mlflow": {"uri": ""}}})
     with pytest.raises(ConfigError):
