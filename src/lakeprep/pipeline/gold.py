@@ -218,7 +218,8 @@ def _build(
         progress.step(f"chunks merged (+{inserted} -{deleted} ~{updated})", chunks_total, "chunks")
 
         # -- training sequences: rebuilt when inputs or parameters changed -----------------------------------
-        rebuild = last.get("operation") != "pack" or last.get("inputs") != inputs or last.get("params") != seq_meta["params"]
+        rebuild = not (last.get("operation") == "pack" and same_as_stored(last.get("inputs"), inputs)
+                       and same_as_stored(last.get("params"), seq_meta["params"]))
         seq_counts: dict[str, int] = {}
         packed = dropped = 0
         if rebuild:
