@@ -20,6 +20,9 @@ def test_default_yaml_loads_into_frozen_dataclasses() -> None:
     assert dict(cfg.bronze.formats) == dict(BronzeConfig().formats)
     assert cfg.bronze.jsonl.id_field == "id"
     assert cfg.spark.conf["spark.sql.shuffle.partitions"] == "4"
+    from lakeprep.session import SMALL_DATA_CONF  # the sample is small data: the YAML repeats those settings
+
+    assert {k: cfg.spark.conf.get(k) for k in SMALL_DATA_CONF} == dict(SMALL_DATA_CONF)
     with pytest.raises(AttributeError):
         cfg.run.seed = 1  # type: ignore[misc]
 

@@ -218,8 +218,7 @@ def _build(
         progress.step(f"chunks merged (+{inserted} -{deleted} ~{updated})", chunks_total, "chunks")
 
         # -- training sequences: rebuilt when inputs or parameters changed -----------------------------------
-        rebuild = not (last.get("operation") == "pack" and same_as_stored(last.get("inputs"), inputs)
-                       and same_as_stored(last.get("params"), seq_meta["params"]))
+        rebuild = not _packed_from(last, inputs=inputs, params=seq_meta["params"])
         seq_counts: dict[str, int] = {}
         packed = dropped = 0
         if rebuild:
@@ -270,6 +269,12 @@ def _build(
     return result
 
 
+def _packed_from(last: Mapping[str, Any], *, inputs: Mapping[str, int], params: Mapping[str, Any]) -> bool:
+    """Whether ``last``, the training sequences' newest commit metadata, is a pack of these silver inputs with
+    these sequence parameters (compared as the commit stored them)."""
+    return last.get("operation") == "pack" and same_as_stored(last.get("inputs"), inputs) and same_as_stored(last.get("params"), params)
+
+
 def _up_to_date(
     spark: SparkSession, cfg: Config, last: Mapping[str, Any], *, inputs: Mapping[str, int], params: Mapping[str, Any], chunk_params: str
 ) -> GoldResult | None:
@@ -280,9 +285,7 @@ def _up_to_date(
     parameters, and the chunks table's chunking parameters are the configured ones, a run would chunk no
     document, delete no chunk and pack nothing: no Spark job is needed. Its document counts come from that
     commit; the chunk total from the chunks table (answered from the Delta log)."""
-    if last.get("operation") != "pack" or "summary" not in last:
-        return None
-    if not (same_as_stored(last.get("inputs"), inputs) and same_as_stored(last.get("params"), params)):
+    if "summary" not in last or not _packed_from(last, inputs=inputs, params=params):
         return None
     if _table_property(spark, cfg.storage.table_path(CHUNKS), _CHUNK_PARAMS) != chunk_params:
         return None
