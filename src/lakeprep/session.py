@@ -206,11 +206,16 @@ def _ivy_jar_name(coordinate: str) -> str:
     return f"{group}_{artifact}-{version}.jar"
 
 
+def _ivy_jars_dir() -> Path:
+    """Spark's Ivy jar folder, where ``--packages`` and ``spark.jars.packages`` put the jars they resolve."""
+    return Path(os.environ.get("LAKEPREP_IVY_HOME", str(Path.home() / ".ivy2.5.2"))) / "jars"
+
+
 def _ivy_delta_jars() -> tuple[Path, list[str]]:
     """Spark's Ivy jar folder and the file names the Delta packages resolve to there (delta-spark, delta-storage)."""
     from importlib.metadata import version
 
-    jars_dir = Path(os.environ.get("LAKEPREP_IVY_HOME", str(Path.home() / ".ivy2.5.2"))) / "jars"
+    jars_dir = _ivy_jars_dir()
     names = [_ivy_jar_name(c) for c in delta_packages()]
     names.append(f"io.delta_delta-storage-{version('delta-spark')}.jar")
     return jars_dir, names
@@ -266,11 +271,38 @@ def _remember_submitted_jars(spark: SparkSession, packages: Sequence[str]) -> No
     remember the jars it resolved, so the next lakeprep session does not resolve them again. In client mode
     spark-submit does not keep ``--packages`` in the conf: the jars count as ``packages`` resolved when Ivy's
     folder holds, among ``spark.jars``, every one of their own jars (``group_artifact-version.jar``)."""
-    jars_dir = str(_ivy_delta_jars()[0])
+    jars_dir = str(_ivy_jars_dir())
     resolved = [j for j in (spark.conf.get("spark.jars", "") or "").split(",") if jars_dir in j]
     names = {j.rsplit("/", 1)[-1] for j in resolved}
     if all(_ivy_jar_name(c) in names for c in packages):
         _remember_resolved_jars(",".join(resolved), packages, spark.conf.get("spark.jars.excludes", "") or "")
+
+
+def _drop_maven_jars_from_python_path(spark: SparkSession) -> None:
+    """Take the jars ``spark-submit --packages`` resolved off the Python path of this driver and of its Python workers.
+
+    For a Python application spark-submit also lists every jar ``--packages`` resolves as a Python file, so the
+    driver puts each one on ``sys.path`` and every task's worker does too (the context's python includes), for
+    packages that ship Python code inside their jar. Delta's and hadoop-aws's ship none, and there they cost:
+    each ``importlib.metadata`` lookup (a ``version()``, entry points) reads the directory of every zip on the
+    path, and the AWS SDK bundle that hadoop-aws brings has 398,307 entries in 686 MB: 6.8 s of one build's
+    start on ``s3a://`` went there. Jars outside Spark's Ivy folder (``--py-files``, ``--jars``) stay."""
+    sc = spark.sparkContext
+    path, includes, dropped = _without_ivy_jars(spark.conf.get("spark.jars", "") or "", sys.path, sc._python_includes or [])  # noqa: SLF001
+    if dropped:
+        sys.path[:] = path
+        sc._python_includes = includes  # noqa: SLF001 - what each task's Python worker adds to its path
+        log.info("python path: %d jars that spark-submit --packages resolved taken off (they hold no Python code)", len(dropped))
+
+
+def _without_ivy_jars(spark_jars: str, path: Sequence[str], includes: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """``path`` and ``includes`` (file names) without the jars of ``spark_jars`` that lie in Spark's Ivy folder,
+    and the names taken off."""
+    jars_dir = str(_ivy_jars_dir())
+    resolved = {j.rsplit("/", 1)[-1] for j in spark_jars.split(",") if jars_dir in j}
+    dropped = [f for f in includes if f in resolved]
+    kept_path = [p for p in path if not (p.endswith(".jar") and os.path.basename(p) in resolved)]
+    return kept_path, [f for f in includes if f not in resolved], dropped
 
 
 def delta_jars() -> list[str]:
@@ -356,8 +388,10 @@ def get_spark(
         if resolving:
             _remember_resolved_jars(spark.conf.get("spark.jars", "") or "", [*delta_packages(), *packages],
                                     settings.get("spark.jars.excludes", ""), settings.get("spark.jars", ""))
-        elif launched_by_submit and packages:
-            _remember_submitted_jars(spark, [*delta_packages(), *packages])
+        if launched_by_submit:
+            _drop_maven_jars_from_python_path(spark)
+            if packages:
+                _remember_submitted_jars(spark, [*delta_packages(), *packages])
         if packages:
             _log_hadoop(spark)
     log.info("spark session: master=%s version=%s", spark.conf.get("spark.master", "?"), spark.version)

@@ -22,7 +22,7 @@ from lakeprep.session import (
     with_driver_java_options,
 )
 from lakeprep.session import _main as session_main
-from lakeprep.session import _remember_resolved_jars
+from lakeprep.session import _remember_resolved_jars, _without_ivy_jars
 
 
 def test_object_storage_adds_the_s3a_connector_of_pysparks_hadoop(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,6 +83,22 @@ def test_a_local_submit_takes_the_delta_jars_from_ivys_cache_once_they_are_there
     assert capsys.readouterr().out.startswith("--packages io.delta:")
     assert session_main(["--resolve-jars"]) == 0  # make's set-up: already cached, so nothing is resolved again
     assert capsys.readouterr().out.split() == jars
+
+
+def test_jars_spark_submit_resolved_come_off_the_python_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """spark-submit --packages lists every resolved jar as a Python file too; the driver and each task's worker put them
+    on their path, where importlib.metadata reads every zip's directory (the AWS SDK bundle: 398,307 entries)."""
+    ivy = tmp_path / "ivy"
+    monkeypatch.setenv("LAKEPREP_IVY_HOME", str(ivy))
+    files_dir = "/tmp/spark-1/userFiles-2"
+    spark_jars = f"file://{ivy}/jars/io.delta_delta-spark_4.2_2.13-4.4.0.jar,file://{ivy}/jars/software.amazon.awssdk_bundle-2.35.4.jar,file:///opt/own/udfs.jar"
+    includes = ["io.delta_delta-spark_4.2_2.13-4.4.0.jar", "software.amazon.awssdk_bundle-2.35.4.jar", "helpers.zip", "udfs.jar"]
+    path = ["/app", *(f"{files_dir}/{f}" for f in reversed(includes)), files_dir, "/venv/site-packages"]
+    kept_path, kept, dropped = _without_ivy_jars(spark_jars, path, includes)
+    assert dropped == ["io.delta_delta-spark_4.2_2.13-4.4.0.jar", "software.amazon.awssdk_bundle-2.35.4.jar"]
+    assert kept == ["helpers.zip", "udfs.jar"]  # --py-files and jars from elsewhere may hold Python: they stay
+    assert kept_path == ["/app", f"{files_dir}/udfs.jar", f"{files_dir}/helpers.zip", files_dir, "/venv/site-packages"]
+    assert _without_ivy_jars("", path, includes) == (path, includes, [])  # --jars, or no spark-submit: nothing to take off
 
 
 def test_the_driver_gets_the_parallel_collector_unless_a_gc_is_chosen(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
