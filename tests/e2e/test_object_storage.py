@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakeprep.session import SMALL_DATA_CONF
+from lakeprep.session import SMALL_DATA_CONF, cache_dir
 from tests.conftest import SAMPLE_LANDING
 from tests.support.cli_session import CliSession
 from tests.support.processes import run_tool
@@ -73,7 +73,10 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
         "gates": {"suites": str(REPO / "expectations")},
     }))
     assert s3.secret_key not in conf.read_text()  # credentials only ever travel in the environment
-    env = {**s3.env, "LAKEPREP_CACHE": str(tmp_path / "cache")}  # what the processes remember stays in this test
+    env = {**s3.env, "LAKEPREP_CACHE": str(tmp_path / "cache")}  # what the processes remember stays in this test,
+    if (archives := cache_dir("jvm")).is_dir():  # except the driver JVM's class-data archive `make` writes for every JVM
+        (tmp_path / "cache").mkdir()
+        (tmp_path / "cache" / "jvm").symlink_to(archives)
     packages = run_tool([sys.executable, "-m", "lakeprep.session", "--packages", "--config", str(conf)], tmp_path, env=env)
     conf_args = run_tool([sys.executable, "-m", "lakeprep.session", "--conf-args", "--config", str(conf)], tmp_path, env=env)
     assert "org.apache.hadoop:hadoop-aws:" in packages.stdout, packages.stderr
