@@ -213,15 +213,20 @@ def test_two_builds_at_once_one_runs_the_other_exits_2_then_waits(
 
 
 @pytest.fixture(scope="module")
-def taken_over(spark: SparkSession, landing: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, str]:
-    """A lake whose first build found a stale claim of another run (the quarantine test reads the same lake)."""
-    cfg = load_config(_config(tmp_path_factory.mktemp("stale"), landing, "lake"))
+def taken_over(
+    spark: SparkSession, landing: Path, tmp_path_factory: pytest.TempPathFactory, reference: tuple[list[str], Path, list[str]]
+) -> tuple[Config, str]:
+    """A copy of the uninterrupted reference lake in which another run's claim went stale, built again: the build
+    takes the claim over (then finds nothing new). The quarantine test reads the same lake."""
+    tmp = tmp_path_factory.mktemp("stale")
+    shutil.copytree(Path(load_config(reference[1]).storage_root), tmp / "lake", symlinks=True)
+    cfg = load_config(_config(tmp, landing, "lake"))
     from lakeprep.io.claim import RUNS_TABLE
     from lakeprep.io.delta import create_table_if_missing
     from lakeprep.schemas import RUNS
 
     path = cfg.storage.table_path(RUNS_TABLE)
-    create_table_if_missing(spark, path, RUNS, metadata={"run_id": "t", "table": RUNS_TABLE})
+    create_table_if_missing(spark, path, RUNS, metadata={"run_id": "t", "table": RUNS_TABLE})  # there: the reference's runs
     # a claim from another host (its process cannot be checked) whose last heartbeat is 2 minutes old
     spark.sql(
         f"INSERT INTO delta.`{path}` VALUES ('old-run', 'build', 'other-host', 1, current_timestamp() - INTERVAL 3 MINUTES, "
