@@ -286,13 +286,14 @@ def _drop_maven_jars_from_python_path(spark: SparkSession) -> None:
     packages that ship Python code inside their jar. Delta's and hadoop-aws's ship none, and there they cost:
     each ``importlib.metadata`` lookup (a ``version()``, entry points) reads the directory of every zip on the
     path, and the AWS SDK bundle that hadoop-aws brings has 398,307 entries in 686 MB: 6.8 s of one build's
-    start on ``s3a://`` went there. Jars outside Spark's Ivy folder (``--py-files``, ``--jars``) stay."""
+    start on ``s3a://`` went there. Jars outside Spark's Ivy folder (``--py-files``, ``--jars``) stay; a package that
+    does ship Python in its jar (graphframes) must then be installed with pip to be imported in such a session."""
     sc = spark.sparkContext
     path, includes, dropped = _without_ivy_jars(spark.conf.get("spark.jars", "") or "", sys.path, sc._python_includes or [])  # noqa: SLF001
     if dropped:
         sys.path[:] = path
         sc._python_includes = includes  # noqa: SLF001 - what each task's Python worker adds to its path
-        log.info("python path: %d jars that spark-submit --packages resolved taken off (they hold no Python code)", len(dropped))
+        log.info("python path: %d jars that spark-submit --packages resolved taken off (lakeprep imports no Python from jars)", len(dropped))
 
 
 def _without_ivy_jars(spark_jars: str, path: Sequence[str], includes: Sequence[str]) -> tuple[list[str], list[str], list[str]]:

@@ -93,7 +93,7 @@ def test_the_whole_lake_on_s3a(s3: S3Proxy, tmp_path: Path, monkeypatch: pytest.
     # one Hadoop on the class path: pyspark's own, with hadoop-aws of the same version (spark-submit merges stderr)
     assert "object storage: hadoop 3.5.0, hadoop-aws 3.5.0, hadoop-client jars from Ivy: none" in out
     # the jars --packages resolved are off the Python path again (spark-submit lists them as Python files)
-    assert "jars that spark-submit --packages resolved taken off (they hold no Python code)" in out
+    assert "jars that spark-submit --packages resolved taken off (lakeprep imports no Python from jars)" in out
     # the jars `--packages` resolved are remembered, so the lakeprep sessions below start without Ivy
     remembered = [p.read_text().split() for p in (tmp_path / "cache" / "jars").glob("resolved-*.txt")]
     assert len(remembered) == 1 and any("hadoop-aws-3.5.0" in j for j in remembered[0]), remembered
