@@ -18,9 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -77,11 +75,6 @@ def _build_args(conf: Path, **env: str) -> tuple[list[str], dict[str, str]]:
     full = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable, **env}
     full.pop("PYSPARK_GATEWAY_PORT", None)
     return [sys.executable, "-m", "lakeprep.cli", "build", "-q", "--config", str(conf)], full
-
-
-def _build(conf: Path, **env: str) -> subprocess.Popen[str]:
-    args, full = _build_args(conf, **env)
-    return subprocess.Popen(args, cwd=REPO, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _snapshot(spark: SparkSession, cfg: Config) -> dict[str, object]:
@@ -178,33 +171,55 @@ def test_every_commit_point_recovers_to_the_uninterrupted_lake(
 
 
 def test_two_builds_at_once_one_runs_the_other_exits_2_then_waits(
-    spark: SparkSession, landing: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    spark: SparkSession, reference: tuple[list[str], Path, list[str]], landing: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The first build is a process of its own; the other two are ``lakeprep build`` run in this process (its
-    Spark session), one without and one with ``--wait``, while the first holds the lake."""
+    """The first build is a process of its own (``lakeprep build`` again on a copy of the reference lake: nothing
+    new), stopped right after it claimed the lake (:data:`LAKEPREP_FAULT_PAUSE_AT`). While it holds the claim, two
+    builds run in this process (its Spark session): one without ``--wait``, refused, and one with ``--wait``, which
+    announces that it waits; then the first goes on, and the waiting one runs when it has released the lake."""
+    import logging
     import threading
 
     from lakeprep.cli import main as cli
 
+    shutil.copytree(Path(load_config(reference[1]).storage_root), tmp_path / "lake", symlinks=True)
     conf = _config(tmp_path, landing, "lake")
-    first = _build(conf)
     cfg = load_config(conf)
-    deadline = time.monotonic() + 300
-    while not (table_exists(spark, cfg.storage.table_path("_lakeprep.runs")) and any(r.state == "running" for r in recent_runs(spark, cfg))):
-        assert time.monotonic() < deadline and first.poll() is None, "the first build never claimed the lake"
-        time.sleep(1)
-    capsys.readouterr()
-    assert cli(["build", "-q", "--config", str(conf)]) == 2
-    err = capsys.readouterr().err
-    assert "is being written by run" in err and "--wait" in err, err[-2000:]
-    with pytest.raises(LakeBusyError, match="is being written by run"):
-        run_build(spark, cfg)
+    log = tmp_path / "points.txt"
     waited: list[int] = []
     waiting = threading.Thread(target=lambda: waited.append(cli(["build", "--wait", "--config", str(conf)])))
-    waiting.start()
-    _, first_err = first.communicate(timeout=900)
-    assert first.returncode == 0, first_err[-2000:]
-    waiting.join(timeout=900)
+    announced = threading.Event()
+
+    class _Announced(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("waiting for run "):
+                announced.set()
+
+    def while_the_first_holds_the_lake(point: str) -> None:
+        assert point == "after:_lakeprep.runs#1"
+        holder = recent_runs(spark, cfg)[0]
+        assert holder.state == "running" and holder.pid != os.getpid(), holder
+        capsys.readouterr()
+        assert cli(["build", "-q", "--config", str(conf)]) == 2
+        err = capsys.readouterr().err
+        assert "is being written by run" in err and "--wait" in err, err[-2000:]
+        with pytest.raises(LakeBusyError, match="is being written by run"):
+            run_build(spark, cfg)
+        waiting.start()
+        assert announced.wait(timeout=300), "the --wait build did not say it waits for the first"
+        assert waiting.is_alive() and not waited
+
+    handler = _Announced()
+    claims = logging.getLogger("lakeprep.io.claim")
+    claims.addHandler(handler)
+    try:
+        args, env = _build_args(conf, LAKEPREP_FAULT_PAUSE_AT="after:_lakeprep.runs#1", LAKEPREP_FAULT_LOG=str(log))
+        rc = run_pausing(args, cwd=REPO, env=env, log=log, on_pause=while_the_first_holds_the_lake, output=tmp_path / "first.log", timeout=900)
+        assert rc == 0, (tmp_path / "first.log").read_text(errors="replace")[-2000:]
+        waiting.join(timeout=900)
+    finally:
+        claims.removeHandler(handler)
     out = capsys.readouterr().out
     assert waited == [0], out[-2000:]
     assert "up to date: nothing changed" in out and "0 new, 0 changed" in out
