@@ -52,7 +52,7 @@ def _kernel_chain(docs: list[str], cfg, batch: int = 1000) -> float:  # type: ig
     Until 2026-12-05 the chain ran ``quality_signals`` without language id and the datasketch-compatible MinHash
     (``sha1_32``), while the pipeline ran language id and ``fast64``: not the same work (README "End to end")."""
     from lakeprep.chunking._kernels import chunk_document, chunk_id
-    from lakeprep.dedup._kernels import band_hashes, minhash_signatures, shingles, text_signatures
+    from lakeprep.dedup._kernels import band_hashes, signatures
     from lakeprep.pii.mask import masker
     from lakeprep.pipeline.layers import lsh_shape
     from lakeprep.text.transforms import normalize_batch, scorer
@@ -71,11 +71,8 @@ def _kernel_chain(docs: list[str], cfg, batch: int = 1000) -> float:  # type: ig
         masked, _ = mask(normalize_batch(part, ["jsonl"] * len(part), s.normalize))
         for t in masked:
             score(t)
-        if s.dedup.hash == "fast64":
-            sigs = text_signatures(masked, num_perm=s.dedup.num_perm, seed=s.dedup.seed, shingle_size=s.dedup.shingle_size)
-        else:
-            sigs = minhash_signatures([shingles(t, s.dedup.shingle_size) for t in masked], num_perm=s.dedup.num_perm, seed=s.dedup.seed)
-        band_hashes(sigs, bands=bands, rows=rows)
+        d = s.dedup
+        band_hashes(signatures(masked, hash_scheme=d.hash, num_perm=d.num_perm, seed=d.seed, shingle_size=d.shingle_size), bands=bands, rows=rows)
         texts.extend(masked)
     for n, t in enumerate(texts):
         for c in chunk_document(t, enc, chunk_size=g.chunking.chunk_size, chunk_overlap=g.chunking.chunk_overlap):

@@ -211,6 +211,12 @@ def _ivy_jars_dir() -> Path:
     return Path(os.environ.get("LAKEPREP_IVY_HOME", str(Path.home() / ".ivy2.5.2"))) / "jars"
 
 
+def _ivy_resolved(spark_jars: str) -> list[str]:
+    """The entries of ``spark_jars`` (a session's ``spark.jars``) in Spark's Ivy jar folder: what Ivy resolved."""
+    jars_dir = str(_ivy_jars_dir())
+    return [j for j in spark_jars.split(",") if jars_dir in j]
+
+
 def _ivy_delta_jars() -> tuple[Path, list[str]]:
     """Spark's Ivy jar folder and the file names the Delta packages resolve to there (delta-spark, delta-storage)."""
     from importlib.metadata import version
@@ -271,8 +277,7 @@ def _remember_submitted_jars(spark: SparkSession, packages: Sequence[str]) -> No
     remember the jars it resolved, so the next lakeprep session does not resolve them again. In client mode
     spark-submit does not keep ``--packages`` in the conf: the jars count as ``packages`` resolved when Ivy's
     folder holds, among ``spark.jars``, every one of their own jars (``group_artifact-version.jar``)."""
-    jars_dir = str(_ivy_jars_dir())
-    resolved = [j for j in (spark.conf.get("spark.jars", "") or "").split(",") if jars_dir in j]
+    resolved = _ivy_resolved(spark.conf.get("spark.jars", "") or "")
     names = {j.rsplit("/", 1)[-1] for j in resolved}
     if all(_ivy_jar_name(c) in names for c in packages):
         _remember_resolved_jars(",".join(resolved), packages, spark.conf.get("spark.jars.excludes", "") or "")
@@ -299,8 +304,7 @@ def _drop_maven_jars_from_python_path(spark: SparkSession) -> None:
 def _without_ivy_jars(spark_jars: str, path: Sequence[str], includes: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     """``path`` and ``includes`` (file names) without the jars of ``spark_jars`` that lie in Spark's Ivy folder,
     and the names taken off."""
-    jars_dir = str(_ivy_jars_dir())
-    resolved = {j.rsplit("/", 1)[-1] for j in spark_jars.split(",") if jars_dir in j}
+    resolved = {j.rsplit("/", 1)[-1] for j in _ivy_resolved(spark_jars)}
     dropped = [f for f in includes if f in resolved]
     kept_path = [p for p in path if not (p.endswith(".jar") and os.path.basename(p) in resolved)]
     return kept_path, [f for f in includes if f not in resolved], dropped

@@ -77,6 +77,12 @@ def _build_args(conf: Path, **env: str) -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "lakeprep.cli", "build", "-q", "--config", str(conf)], full
 
 
+def _copy_of_reference(reference: tuple[list[str], Path, list[str]], tmp: Path, landing: Path) -> Path:
+    """A copy of the uninterrupted reference lake at ``tmp/lake``, and its config there."""
+    shutil.copytree(Path(load_config(reference[1]).storage_root), tmp / "lake", symlinks=True)
+    return _config(tmp, landing, "lake")
+
+
 def _snapshot(spark: SparkSession, cfg: Config) -> dict[str, object]:
     """What must not depend on whether the build was interrupted."""
     out: dict[str, object] = {}
@@ -183,8 +189,7 @@ def test_two_builds_at_once_one_runs_the_other_exits_2_then_waits(
 
     from lakeprep.cli import main as cli
 
-    shutil.copytree(Path(load_config(reference[1]).storage_root), tmp_path / "lake", symlinks=True)
-    conf = _config(tmp_path, landing, "lake")
+    conf = _copy_of_reference(reference, tmp_path, landing)
     cfg = load_config(conf)
     log = tmp_path / "points.txt"
     waited: list[int] = []
@@ -233,15 +238,10 @@ def taken_over(
 ) -> tuple[Config, str]:
     """A copy of the uninterrupted reference lake in which another run's claim went stale, built again: the build
     takes the claim over (then finds nothing new). The quarantine test reads the same lake."""
-    tmp = tmp_path_factory.mktemp("stale")
-    shutil.copytree(Path(load_config(reference[1]).storage_root), tmp / "lake", symlinks=True)
-    cfg = load_config(_config(tmp, landing, "lake"))
+    cfg = load_config(_copy_of_reference(reference, tmp_path_factory.mktemp("stale"), landing))
     from lakeprep.io.claim import RUNS_TABLE
-    from lakeprep.io.delta import create_table_if_missing
-    from lakeprep.schemas import RUNS
 
-    path = cfg.storage.table_path(RUNS_TABLE)
-    create_table_if_missing(spark, path, RUNS, metadata={"run_id": "t", "table": RUNS_TABLE})  # there: the reference's runs
+    path = cfg.storage.table_path(RUNS_TABLE)  # the reference build's runs are in it
     # a claim from another host (its process cannot be checked) whose last heartbeat is 2 minutes old
     spark.sql(
         f"INSERT INTO delta.`{path}` VALUES ('old-run', 'build', 'other-host', 1, current_timestamp() - INTERVAL 3 MINUTES, "

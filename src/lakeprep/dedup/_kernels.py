@@ -41,6 +41,7 @@ __all__ = [
     "permutations",
     "shingle_hashes",
     "shingles",
+    "signatures",
     "text_signatures",
 ]
 
@@ -310,6 +311,16 @@ def lsh_params(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weigh
     false_negative = missed_area(threshold, 1.0)
     best = int(np.argmin(fp_weight * false_positive + fn_weight * false_negative))  # the first minimum, as datasketch's loop
     return int(pairs[best, 0]), int(pairs[best, 1])
+
+
+def signatures(texts: Sequence[str], *, hash_scheme: str, num_perm: int, seed: int, shingle_size: int) -> np.ndarray:
+    """``uint32[len(texts), num_perm]`` MinHash signatures of ``texts`` with ``hash_scheme`` (:data:`HASH_SCHEMES`):
+    :func:`text_signatures` for ``fast64``, :func:`minhash_signatures` over :func:`shingles` for ``sha1_32``."""
+    if hash_scheme == "fast64":
+        return text_signatures(texts, num_perm=num_perm, seed=seed, shingle_size=shingle_size)
+    if hash_scheme == "sha1_32":
+        return minhash_signatures([shingles(t, shingle_size) for t in texts], num_perm=num_perm, seed=seed)
+    raise ValueError(f"hash_scheme {hash_scheme!r} is not one of {HASH_SCHEMES}")
 
 
 def band_hashes(signatures: np.ndarray, *, bands: int, rows: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, IntegerType, LongType, StringType
 
-from lakeprep.dedup._kernels import HASH_SCHEMES, band_hashes, jaccard, minhash_signatures, shingles, text_signatures
+from lakeprep.dedup._kernels import HASH_SCHEMES, band_hashes, jaccard, shingles, signatures
 from lakeprep.errors import LakeprepError
 from lakeprep.schemas import conform, schema_of
 
@@ -53,10 +53,7 @@ def with_minhash(
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             texts = [t or "" for t in batch["text"]]
-            if hash_scheme == "fast64":
-                sigs = text_signatures(texts, num_perm=num_perm, seed=seed, shingle_size=shingle_size)
-            else:
-                sigs = minhash_signatures([shingles(t, shingle_size) for t in texts], num_perm=num_perm, seed=seed)
+            sigs = signatures(texts, hash_scheme=hash_scheme, num_perm=num_perm, seed=seed, shingle_size=shingle_size)
             bh = band_hashes(sigs, bands=bands, rows=rows)
             as_int = sigs.view(np.int32)
             yield pd.DataFrame(
