@@ -53,18 +53,27 @@ def _lakeprep_logging_restored() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator["SparkSession"]:  # noqa: F821
+    """One local[2] session with Delta. Under pytest-xdist every worker works in the same driver JVM, each in a
+    session of its own (:mod:`tests.support.shared_jvm`): the first worker to ask starts it."""
     from lakeprep.config import SparkConfig
     from lakeprep.session import get_spark, local_test_conf
+    from tests.support.shared_jvm import shared_session, sharing
 
     warehouse = tmp_path_factory.mktemp("warehouse")
-    # 3g rather than local_test_conf's 6g: `make test` runs two of these side by side (pytest-xdist) beside the
-    # JVMs the e2e tests start; the heap size made no difference to a build's time (README, "Driver GC").
+    # a 4g heap for the JVM the workers share (3g when each has its own: local_test_conf's 6g twice beside the JVMs
+    # the e2e tests start was too much); the heap size made no difference to a build's time (README, "Driver GC").
     # It keeps make's raised C2 thresholds (TEST_JAVA_OPTIONS) too: with C2's defaults, six builds in one session
     # took 248 / 270 CPU-seconds against 212 / 226 (README, "The test suite's JVMs and workers")
-    conf = {**local_test_conf(str(warehouse), small_data=True), "spark.driver.memory": "3g"}
-    session = get_spark(SparkConfig(master="local[2]", app_name="lakeprep-tests"), extra_conf=conf)
-    yield session
-    session.stop()
+    conf = {**local_test_conf(str(warehouse), small_data=True), "spark.driver.memory": "4g" if sharing() else "3g"}
+    with shared_session(lambda: get_spark(SparkConfig(master="local[2]", app_name="lakeprep-tests"), extra_conf=conf)) as session:
+        yield session
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker that never asked for ``spark`` tells the worker that started the shared JVM not to wait for it."""
+    from tests.support.shared_jvm import worker_finished
+
+    worker_finished()
 
 
 @pytest.fixture()
