@@ -47,13 +47,7 @@ def sharing() -> bool:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid > 0 and Path(f"/proc/{pid}").exists()  # the suite runs on Linux (as CI does)
 
 
 def _attach(info: dict[str, object]) -> SparkSession:
