@@ -3,7 +3,7 @@
 Every worker used to start its own local Spark JVM. The suite is CPU-bound, and each of those JVMs paid the same
 start, class loading, Delta warm-up and JIT compilation of the same code: two workers each building the 5-file
 crash corpus four times took 124.0 s and 233.8 CPU-seconds of the machine with a JVM each, 106.5 s and 188.7
-CPU-seconds sharing one (README, "Tests"). So the first worker that asks for ``spark`` starts the session as
+CPU-seconds sharing one (README, "One driver JVM for both test workers"). So the first worker that asks for ``spark`` starts the session as
 before (:func:`lakeprep.session.get_spark`) and publishes its Py4J gateway; the others attach to that JVM, wrap
 its ``SparkContext`` and work in a ``newSession()`` of their own: their own SQL conf (the commit metadata lakeprep
 sets there stays theirs), temporary views and functions, the same conf the first one started with. What they
