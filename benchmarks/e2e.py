@@ -63,7 +63,8 @@ def _kernel_chain(docs: list[str], cfg, batch: int = 1000) -> float:  # type: ig
     enc = get_encoding(g.chunking.encoding)
     mask = masker(cfg=s.pii, key=None)
     score = scorer(thresholds=s.quality, language=s.language.enabled, keep_languages=s.language.keep, min_lang_score=s.language.min_score)
-    bands, rows = lsh_shape(s.dedup)
+    d = s.dedup
+    bands, rows = lsh_shape(d)
     t0 = time.perf_counter()
     texts: list[str] = []
     for i in range(0, len(docs), batch):
@@ -71,7 +72,6 @@ def _kernel_chain(docs: list[str], cfg, batch: int = 1000) -> float:  # type: ig
         masked, _ = mask(normalize_batch(part, ["jsonl"] * len(part), s.normalize))
         for t in masked:
             score(t)
-        d = s.dedup
         band_hashes(signatures(masked, hash_scheme=d.hash, num_perm=d.num_perm, seed=d.seed, shingle_size=d.shingle_size), bands=bands, rows=rows)
         texts.extend(masked)
     for n, t in enumerate(texts):

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from tests.support.processes import proc_stat
+
 __all__ = ["shared_session", "sharing", "worker_finished"]
 
 _WAIT_SECONDS = 3600
@@ -44,10 +46,6 @@ def _run_dir() -> Path | None:
 def sharing() -> bool:
     """Whether this process's ``spark`` fixture shares a JVM with other workers."""
     return _run_dir() is not None
-
-
-def _alive(pid: int) -> bool:
-    return pid > 0 and Path(f"/proc/{pid}").exists()  # the suite runs on Linux (as CI does)
 
 
 def _attach(info: dict[str, object]) -> SparkSession:
@@ -85,7 +83,7 @@ def shared_session(create: Callable[[], SparkSession]) -> Iterator[SparkSession]
         if owner:
             session = create()
             params = session.sparkContext._gateway.gateway_parameters  # type: ignore[union-attr]
-            (run / "gateway.tmp").write_text(json.dumps({"port": params.port, "secret": params.auth_token, "pid": os.getpid()}))
+            (run / "gateway.tmp").write_text(json.dumps({"port": params.port, "secret": params.auth_token}))
             (run / "gateway.tmp").rename(gateway)
         else:
             (run / f"attached-{worker}").write_text(str(os.getpid()))
@@ -109,8 +107,9 @@ def _wait_for_the_others(run: Path, me: str) -> None:
         attached = run / f"attached-{w}"
         if (run / f"released-{w}").exists():
             return True
-        if attached.exists():
-            return not _alive(int(attached.read_text() or 0))
+        if attached.exists():  # settled once it is gone or a zombie (it will release nothing); "" while being written
+            pid = attached.read_text()
+            return bool(pid) and ((st := proc_stat(int(pid))) is None or st[0] == "Z")
         return (run / f"finished-{w}").exists()
 
     while not all(settled(w) for w in others) and time.monotonic() < deadline:
