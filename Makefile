@@ -23,9 +23,9 @@ export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
 
-.PHONY: setup class-data run sdp s3proxy browser bench-corpus test test-faults test-fast bench clean distclean
+.PHONY: setup prepare tokenizer jars class-data run sdp s3proxy browser bench-corpus test test-faults test-fast bench clean distclean
 
-setup: $(STAMP)
+setup: prepare
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -35,9 +35,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel uv==0.13.9
 	$(UV_INSTALL) -e '.[test]'
 	$(BIN)/python -m compileall -q src
-	$(BIN)/python -m lakeprep.tokenizers
-	$(BIN)/python -m lakeprep.session --resolve-jars
 	touch $@
+
+# After the install, three steps that need the venv but not each other run at once (`make test` adds Chromium,
+# which needs nothing, beside the install itself); each does nothing when it was done before. On a fresh machine
+# the class-data dump keeps one core busy for ~30 s while Ivy fetches the Delta jars and apt-get installs Chromium.
+PREPARE := tokenizer jars class-data
+prepare:
+	@$(MAKE) --no-print-directory -j3 $(PREPARE)
+
+# the tokenizer's BPE file, fetched once and checked (tiktoken reads it offline afterwards)
+tokenizer: $(STAMP)
+	$(BIN)/python -m lakeprep.tokenizers
+
+# the Delta jars for the installed delta-spark, resolved once into Spark's Ivy cache
+jars: $(STAMP)
+	$(BIN)/python -m lakeprep.session --resolve-jars
 
 # the driver JVM's class-data archive (src/lakeprep/class_data.py): dumped once per JDK and pyspark (~30 s) from the
 # class list lakeprep ships; every later driver JVM lakeprep starts (builds, test sessions, test subprocesses) maps
@@ -45,14 +58,14 @@ $(STAMP): pyproject.toml
 class-data: $(STAMP)
 	$(BIN)/python -m lakeprep.class_data
 
-run: $(STAMP) class-data
+run: prepare
 	$(BIN)/spark-submit \
 	  $$($(BIN)/python -m lakeprep.session --submit-args --config $(CONFIG)) \
 	  --driver-memory $(DRIVER_MEMORY) --conf spark.ui.showConsoleProgress=false --conf spark.log.level=WARN \
 	  pipelines/build_corpus.py --config $(CONFIG)
 
 # the same tables from the declarative modules, with the real spark-pipelines CLI (tables in lake/_sdp/warehouse)
-sdp: $(STAMP)
+sdp: prepare
 	$(BIN)/lakeprep pipelines run --spec pipelines/declarative/spark-pipeline.yml --warehouse lake/_sdp/warehouse
 
 # a real S3 API server on 127.0.0.1:9000 backed by ./s3data (s3proxy; the object-storage test starts its own)
@@ -63,7 +76,8 @@ s3proxy: $(STAMP)
 # default: the suite is CPU-bound on 2 cores and most of its JVMs live for one small build (README, "Tests")
 TEST_JAVA_OPTIONS ?= -XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 -XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000
 
-test: $(STAMP) browser class-data
+test:
+	@$(MAKE) --no-print-directory -j4 browser $(PREPARE)
 	JDK_JAVA_OPTIONS='$(TEST_JAVA_OPTIONS)' $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 $(PYTEST_ARGS)
 
 # Debian's Chromium for the report's browser test: installed when missing and this is root with apt-get;
@@ -74,10 +88,10 @@ browser:
 	  || echo "chromium is not installed: the report's browser test is skipped (apt-get install chromium)"; }
 
 # every commit point of a build interrupted and recovered, after each commit and in the middle of each write (slow: a recovery build per point; `make test` takes every fifth)
-test-faults: $(STAMP)
+test-faults: prepare
 	LAKEPREP_FAULT_POINTS=all $(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: prepare
 	$(BIN)/python -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)
 
 # what the benchmarks read and run that pip cannot install: Debian documentation packages (real pages, PDFs; never
@@ -91,7 +105,7 @@ bench-corpus:
 	  && { echo "installing $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
 	  || echo "not installed, the benchmarks that read them skip that part: apt-get install $$missing"; }
 
-bench: $(STAMP) bench-corpus
+bench: prepare bench-corpus
 	$(UV_INSTALL) -e '.[test,bench]'
 	$(BIN)/python benchmarks/kernels.py
 	$(BIN)/python benchmarks/bronze.py --files 2000 --master 'local[2]'
