@@ -122,3 +122,6 @@ def worker_finished() -> None:
     if run is not None and not _USED:  # a worker that used the JVM said so when it released it
         run.mkdir(parents=True, exist_ok=True)
         (run / f"finished-{os.environ['PYTEST_XDIST_WORKER']}").write_text(str(os.getpid()))
+        count = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+        if all((run / f"finished-gw{i}").exists() for i in range(count)):  # no worker started a JVM: nobody else cleans up
+            shutil.rmtree(run, ignore_errors=True)
