@@ -7,11 +7,8 @@ PYTHON      ?= python3.11
 VENV        := .venv
 BIN         := $(VENV)/bin
 # installs with uv (pinned, from PyPI, into the venv): the same versions pip resolves, a fresh venv in ~1 minute instead of ~3.
-# --compile-bytecode writes every module's .pyc at install, as pip does: uv does not by default, and where
-# PYTHONDONTWRITEBYTECODE is set (as on CI machines) every process would compile pandas, pyspark, Great
-# Expectations, torch... from source at each import (GX 6.2 s -> 3.9 s, streaming 8.9 s -> 4.5 s per process)
 UV          := $(BIN)/uv
-UV_INSTALL  := $(UV) pip install --quiet --compile-bytecode --python $(BIN)/python
+UV_INSTALL  := $(UV) pip install --quiet --python $(BIN)/python
 STAMP       := .stamps/venv-$(shell (cat pyproject.toml; $(PYTHON) --version 2>&1) | sha1sum | cut -c1-12)
 CONFIG      ?= conf/default.yaml
 PYTEST_ARGS ?=
@@ -23,7 +20,7 @@ export PYSPARK_PYTHON        := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 export TIKTOKEN_CACHE_DIR    ?= $(HOME)/.cache/lakeprep/tiktoken
 
-.PHONY: setup prepare tokenizer jars class-data run sdp s3proxy browser bench-corpus test test-faults test-fast bench clean distclean
+.PHONY: setup prepare bytecode tokenizer jars class-data run sdp s3proxy browser bench-corpus test test-faults test-fast bench clean distclean
 
 setup: prepare
 
@@ -34,15 +31,26 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel uv==0.13.9
 	$(UV_INSTALL) -e '.[test]'
-	$(BIN)/python -m compileall -q src
 	touch $@
 
-# After the install, three steps that need the venv but not each other run at once (`make test` adds Chromium,
+# After the install, four steps that need the venv but not each other run at once (`make test` adds Chromium,
 # which needs nothing, beside the install itself); each does nothing when it was done before. On a fresh machine
 # the class-data dump keeps one core busy for ~30 s while Ivy fetches the Delta jars and apt-get installs Chromium.
-PREPARE := tokenizer jars class-data
+PREPARE := bytecode tokenizer jars class-data
 prepare:
-	@$(MAKE) --no-print-directory -j3 $(PREPARE)
+	@$(MAKE) --no-print-directory -j4 $(PREPARE)
+
+# every module's .pyc, written once: uv writes none unless asked, and where PYTHONDONTWRITEBYTECODE is set (as on CI
+# machines) every process would compile pandas, pyspark, Great Expectations, torch... from source at each import (GX
+# 6.2 s -> 3.9 s, streaming 8.9 s -> 4.5 s per process). Compiled here rather than by uv at install, so that it runs
+# beside the class-data dump (one core) instead of before it; without oci's SDK (~220 MB of source that streaming
+# imports only for oci:// remotes, a third of the compiling). compileall skips what is already up to date; src/ is
+# looked at every time (under a second), the installed packages once per install. A module that does not compile
+# (Python 2 leftovers some packages ship, such as olefile's olefile2.py) cannot be imported either: not an error here.
+COMPILE_SITE := $(BIN)/python -m compileall -q -j 0 -x '/site-packages/oci/' $(VENV)/lib/python*/site-packages >/dev/null || true
+bytecode: $(STAMP)
+	@test -f .stamps/bytecode || { echo "compiling the installed modules"; $(COMPILE_SITE) && touch .stamps/bytecode; }
+	$(BIN)/python -m compileall -q src
 
 # the tokenizer's BPE file, fetched once and checked (tiktoken reads it offline afterwards)
 tokenizer: $(STAMP)
@@ -77,7 +85,7 @@ s3proxy: $(STAMP)
 TEST_JAVA_OPTIONS ?= -XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 -XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000
 
 test:
-	@$(MAKE) --no-print-directory -j4 browser $(PREPARE)
+	@$(MAKE) --no-print-directory -j5 browser $(PREPARE)
 	JDK_JAVA_OPTIONS='$(TEST_JAVA_OPTIONS)' $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 $(PYTEST_ARGS)
 
 # Debian's Chromium for the report's browser test: installed when missing and this is root with apt-get;
@@ -107,6 +115,7 @@ bench-corpus:
 
 bench: prepare bench-corpus
 	$(UV_INSTALL) -e '.[test,bench]'
+	$(COMPILE_SITE)
 	$(BIN)/python benchmarks/kernels.py
 	$(BIN)/python benchmarks/bronze.py --files 2000 --master 'local[2]'
 	$(BIN)/python benchmarks/dedup.py --docs 20000 --scale 100000 --master 'local[2]'
