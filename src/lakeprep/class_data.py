@@ -51,7 +51,7 @@ def archive_path() -> Path | None:
         return None
     jars = Path(pyspark.__file__).resolve().parent / "jars"
     key = f"{java}:{java.stat().st_mtime_ns}:{pyspark.__version__}:{jars}:{jars.stat().st_mtime_ns if jars.is_dir() else 0}"
-    from lakeprep.session import cache_dir
+    from lakeprep._cache import cache_dir
 
     return cache_dir("jvm") / f"spark-driver-{hashlib.sha1(key.encode()).hexdigest()[:12]}.jsa"
 

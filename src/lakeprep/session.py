@@ -35,6 +35,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from lakeprep._cache import cache_dir
 from lakeprep.config import SparkConfig
 from lakeprep.errors import LakeprepError
 
@@ -193,11 +194,6 @@ def storage_conf(locations: Sequence[str]) -> dict[str, str]:
         if "amazonaws.com" not in endpoint:  # S3-compatible servers are addressed by path, not virtual host
             conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
     return conf
-
-
-def cache_dir(name: str) -> Path:
-    """``name`` in lakeprep's folder of machine-local caches (``$LAKEPREP_CACHE``, default ``~/.cache/lakeprep``)."""
-    return Path(os.environ.get("LAKEPREP_CACHE", Path.home() / ".cache" / "lakeprep")) / name
 
 
 def _ivy_jar_name(coordinate: str) -> str:
