@@ -57,8 +57,11 @@ prepare:
 # looked at every time (under a second), the installed packages once per install. A module that does not compile
 # (Python 2 leftovers some packages ship, such as olefile's olefile2.py) cannot be imported either: not an error here.
 COMPILE_SITE := $(BIN)/python -m compileall -q -j 0 -x '/site-packages/oci/' $(VENV)/lib/python*/site-packages >/dev/null || true
-bytecode: $(STAMP)
-	@test -f .stamps/bytecode || { echo "compiling the installed modules"; $(COMPILE_SITE) && touch .stamps/bytecode; }
+.stamps/bytecode: $(STAMP)
+	$(COMPILE_SITE)
+	touch $@
+
+bytecode: .stamps/bytecode
 	$(BIN)/python -m compileall -q src
 
 # the tokenizer's BPE file, fetched once and checked (tiktoken reads it offline afterwards)

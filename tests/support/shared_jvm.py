@@ -98,9 +98,14 @@ def shared_session(create: Callable[[], SparkSession]) -> Iterator[SparkSession]
     shutil.rmtree(run, ignore_errors=True)
 
 
+def _workers() -> list[str]:
+    """The names of this xdist run's workers (``gw0``, ``gw1``, ...)."""
+    return [f"gw{i}" for i in range(int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))]
+
+
 def _wait_for_the_others(run: Path, me: str) -> None:
     """Until every other worker has released the JVM, or finished without attaching, or is gone."""
-    others = [f"gw{i}" for i in range(int(os.environ["PYTEST_XDIST_WORKER_COUNT"])) if f"gw{i}" != me]
+    others = [w for w in _workers() if w != me]
     deadline = time.monotonic() + _WAIT_SECONDS
 
     def settled(w: str) -> bool:
@@ -122,6 +127,5 @@ def worker_finished() -> None:
     if run is not None and not _USED:  # a worker that used the JVM said so when it released it
         run.mkdir(parents=True, exist_ok=True)
         (run / f"finished-{os.environ['PYTEST_XDIST_WORKER']}").write_text(str(os.getpid()))
-        count = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
-        if all((run / f"finished-gw{i}").exists() for i in range(count)):  # no worker started a JVM: nobody else cleans up
+        if all((run / f"finished-{w}").exists() for w in _workers()):  # no worker started a JVM: nobody else cleans up
             shutil.rmtree(run, ignore_errors=True)
