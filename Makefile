@@ -49,20 +49,19 @@ PREPARE := bytecode tokenizer jars class-data
 prepare:
 	@$(MAKE) --no-print-directory -j4 $(PREPARE)
 
-# every module's .pyc, written once: uv writes none unless asked, and where PYTHONDONTWRITEBYTECODE is set (as on CI
-# machines) every process would compile pandas, pyspark, Great Expectations, torch... from source at each import (GX
-# 6.2 s -> 3.9 s, streaming 8.9 s -> 4.5 s per process). Compiled here rather than by uv at install, so that it runs
-# beside the class-data dump (one core) instead of before it; without oci's SDK (~220 MB of source that streaming
-# imports only for oci:// remotes, a third of the compiling). compileall skips what is already up to date; src/ is
-# looked at every time (under a second), the installed packages once per install. A module that does not compile
-# (Python 2 leftovers some packages ship, such as olefile's olefile2.py) cannot be imported either: not an error here.
-COMPILE_SITE := $(BIN)/python -m compileall -q -j 0 -x '/site-packages/oci/' $(VENV)/lib/python*/site-packages >/dev/null || true
+# Python writes the .pyc of each module it imports, once, in every process make starts. CI machines set
+# PYTHONDONTWRITEBYTECODE, and uv writes no .pyc unless asked: every process would then compile pandas, pyspark,
+# Great Expectations, torch... from source at each import (GX 6.2 s -> 3.9 s, streaming 8.9 s -> 4.5 s per process).
+# Compiling the whole venv instead (compileall, ~390 MB of source without oci's SDK) took ~41 CPU-seconds of the
+# set-up, while a build and the whole suite import about a third of it. The bytecode job imports what every build
+# imports (src/lakeprep/_bytecode.py: each lakeprep module, Great Expectations, streaming) beside the class-data
+# dump; whatever a test imports beyond that is compiled by the first process that imports it.
+unexport PYTHONDONTWRITEBYTECODE
 .stamps/bytecode: $(STAMP)
-	$(COMPILE_SITE)
+	$(BIN)/python -m lakeprep._bytecode
 	touch $@
 
 bytecode: .stamps/bytecode
-	$(BIN)/python -m compileall -q src
 
 # the tokenizer's BPE file, fetched once and checked (tiktoken reads it offline afterwards)
 tokenizer: $(STAMP)
@@ -127,7 +126,6 @@ bench-corpus:
 
 bench: prepare bench-corpus
 	$(UV_INSTALL) -e '.[test,bench]'
-	$(COMPILE_SITE)
 	$(BIN)/python benchmarks/kernels.py
 	$(BIN)/python benchmarks/bronze.py --files 2000 --master 'local[2]'
 	$(BIN)/python benchmarks/dedup.py --docs 20000 --scale 100000 --master 'local[2]'
