@@ -19,21 +19,28 @@ import importlib
 import pkgutil
 import sys
 import time
+from collections.abc import Iterable
 
-__all__ = ["THIRD_PARTY", "warm"]
+__all__ = ["THIRD_PARTY", "build_modules", "warm"]
 
 # imported by a build in the background (lakeprep.pipeline.batch._import_in_background), not by a module's top
 THIRD_PARTY = ("great_expectations", "streaming")
 
 
-def warm() -> tuple[int, list[str]]:
-    """Import every lakeprep module and :data:`THIRD_PARTY`, writing their ``.pyc`` files; (modules loaded, failures)."""
-    sys.dont_write_bytecode = False  # whatever PYTHONDONTWRITEBYTECODE says: writing them is this step's job
+def build_modules() -> list[str]:
+    """Every lakeprep module (but this one), then :data:`THIRD_PARTY`: what a build imports."""
     import lakeprep
 
     names = [m.name for m in pkgutil.walk_packages(lakeprep.__path__, "lakeprep.") if m.name != __name__]
+    return [*names, *THIRD_PARTY]
+
+
+def warm(modules: Iterable[str] | None = None) -> tuple[int, list[str]]:
+    """Import ``modules`` (default :func:`build_modules`), writing their ``.pyc`` files whatever
+    ``PYTHONDONTWRITEBYTECODE`` says; (modules now loaded in this process, the ones that failed and why)."""
+    sys.dont_write_bytecode = False
     failed = []
-    for name in (*names, *THIRD_PARTY):
+    for name in build_modules() if modules is None else modules:
         try:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - e.g. an optional extra that is not installed
