@@ -21,7 +21,13 @@ def test_every_lakeprep_module_and_the_background_imports_are_warmed() -> None:
     }
     listed = build_modules()
     assert set(listed[: -len(THIRD_PARTY)]) == on_disk - {"lakeprep", "lakeprep._bytecode"}
-    assert tuple(listed[-len(THIRD_PARTY):]) == THIRD_PARTY == ("great_expectations", "streaming")
+    assert tuple(listed[-len(THIRD_PARTY):]) == THIRD_PARTY
+    # what a build of the default config imports in the background (the gates' library, the MDS writer's)
+    from lakeprep.config import load_config
+    from lakeprep.pipeline.batch import _export_modules, _gate_modules
+
+    cfg = load_config(SRC.parent / "conf" / "default.yaml")
+    assert set(_gate_modules(cfg) + _export_modules(cfg)) == set(THIRD_PARTY) == {"great_expectations", "streaming"}
 
 
 def test_pyc_files_are_written_despite_pythondontwritebytecode_and_a_missing_module_is_skipped(tmp_path: Path) -> None:
