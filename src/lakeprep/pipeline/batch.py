@@ -124,12 +124,17 @@ def _import_in_background(*modules: str) -> None:
         threading.Thread(target=load, name="lakeprep-imports", daemon=True).start()
 
 
+# what the gates and a small MDS export import; lakeprep._bytecode compiles them at set-up
+_GATE_IMPORTS = ("great_expectations",)
+_EXPORT_IMPORTS = ("streaming",)
+
+
 def _gate_modules(cfg: Config) -> tuple[str, ...]:
-    return ("great_expectations",) if cfg.gates.enabled else ()
+    return _GATE_IMPORTS if cfg.gates.enabled else ()
 
 
 def _export_modules(cfg: Config) -> tuple[str, ...]:
-    return ("streaming",) if cfg.gold.mds.enabled and cfg.gold.mds.local_max_rows > 0 else ()
+    return _EXPORT_IMPORTS if cfg.gold.mds.enabled and cfg.gold.mds.local_max_rows > 0 else ()
 
 
 def run_build(spark: SparkSession, cfg: Config, *, run_id: str | None = None, wait: bool = False) -> BuildResult:
