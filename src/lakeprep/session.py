@@ -33,6 +33,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
 from lakeprep._cache import cache_dir
@@ -40,7 +41,7 @@ from lakeprep.config import SparkConfig
 from lakeprep.errors import LakeprepError
 
 __all__ = [
-    "DELTA_SESSION_CONF", "DRIVER_JAVA_OPTIONS", "LOCAL_DEFAULTS", "LOCAL_PYTHON_WORKERS", "SMALL_DATA_CONF", "cache_dir", "cached_delta_jars", "cached_resolved_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
+    "CACHE_LEVEL", "DELTA_SESSION_CONF", "DRIVER_JAVA_OPTIONS", "LOCAL_DEFAULTS", "LOCAL_PYTHON_WORKERS", "SMALL_DATA_CONF", "cache_dir", "cached_delta_jars", "cached_resolved_jars", "delta_jars", "delta_packages", "get_spark", "is_connect", "local_test_conf",
     "storage_conf", "storage_packages", "with_driver_java_options",
 ]
 
@@ -73,6 +74,12 @@ LOCAL_DEFAULTS: Mapping[str, str] = {
 # README "Driver GC and adaptive execution"). A GC already named in ``spark.driver.extraJavaOptions`` wins;
 # executors on a cluster keep theirs.
 DRIVER_JAVA_OPTIONS = "-XX:+UseParallelGC"
+
+# How the batch runner keeps an intermediate frame it reads more than once (``persist``, ``localCheckpoint``): in
+# memory as objects (spilled to disk when short), which is Scala's and PySpark's own default for ``persist``. PySpark's
+# ``MEMORY_AND_DISK`` is the serialized level: every cached column batch went through Java serialization on its way
+# in and out (~7 CPU-s of a 100k-document build, README "End to end").
+CACHE_LEVEL = StorageLevel.MEMORY_AND_DISK_DESER
 
 # A local session's Python workers import pyspark from its installed, byte-compiled copy rather than from the
 # pyspark.zip Spark puts first on their path, which they compile from source (~0.35 s of CPU per worker;

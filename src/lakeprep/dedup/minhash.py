@@ -13,14 +13,16 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
-from pyspark import StorageLevel
+import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, IntegerType, LongType, StringType
 
+from lakeprep.arrow import batch_of, list_array
 from lakeprep.dedup._kernels import HASH_SCHEMES, band_hashes, jaccard, shingles, signatures
 from lakeprep.errors import LakeprepError
 from lakeprep.schemas import conform, schema_of
+from lakeprep.session import CACHE_LEVEL
 
 __all__ = [
     "candidate_pairs",
@@ -50,18 +52,19 @@ def with_minhash(
     if hash_scheme not in HASH_SCHEMES:
         raise ValueError(f"hash_scheme {hash_scheme!r} is not one of {HASH_SCHEMES}")
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            texts = [t or "" for t in batch["text"]]
+            texts = [t or "" for t in batch.column("text").to_pylist()]
             sigs = signatures(texts, hash_scheme=hash_scheme, num_perm=num_perm, seed=seed, shingle_size=shingle_size)
             bh = band_hashes(sigs, bands=bands, rows=rows)
-            as_int = sigs.view(np.int32)
-            yield pd.DataFrame(
-                {"doc_id": batch["doc_id"].values, "signature": list(as_int), "bands": list(bh)}
+            yield batch_of(
+                {"doc_id": batch.column("doc_id"), "signature": list_array(sigs.view(np.int32), pa.int32()),
+                 "bands": list_array(bh, pa.int64())},
+                _SIG_SCHEMA,
             )
 
     def transform(df: DataFrame) -> DataFrame:
-        return conform(df, _TEXTS).mapInPandas(run, schema=_SIG_SCHEMA)
+        return conform(df, _TEXTS).mapInArrow(run, schema=_SIG_SCHEMA)
 
     return transform
 
@@ -142,12 +145,12 @@ def connected_components(edges: DataFrame, *, max_iterations: int = 50) -> DataF
     both = (
         edges.select(F.col("doc_a").alias("src"), F.col("doc_b").alias("dst"))
         .unionByName(edges.select(F.col("doc_b").alias("src"), F.col("doc_a").alias("dst")))
-        .localCheckpoint(storageLevel=StorageLevel.MEMORY_AND_DISK)
+        .localCheckpoint(storageLevel=CACHE_LEVEL)
     )
     labels = (
         both.groupBy(F.col("src").alias("doc_id"))
         .agg(F.least(F.min("dst"), F.first("src")).alias("component"))
-        .localCheckpoint(storageLevel=StorageLevel.MEMORY_AND_DISK)
+        .localCheckpoint(storageLevel=CACHE_LEVEL)
     )
     for round_ in range(1, max_iterations + 1):
         from_neighbours = both.join(labels.select(F.col("doc_id").alias("src"), "component"), on="src").select(
@@ -157,7 +160,7 @@ def connected_components(edges: DataFrame, *, max_iterations: int = 50) -> DataF
             labels.unionByName(from_neighbours)
             .groupBy("doc_id")
             .agg(F.min("component").alias("component"))
-            .localCheckpoint(storageLevel=StorageLevel.MEMORY_AND_DISK)
+            .localCheckpoint(storageLevel=CACHE_LEVEL)
         )
         changed = proposed.join(labels, on=["doc_id", "component"], how="left_anti").count()
         labels = proposed

@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -54,6 +53,7 @@ from lakeprep.pipeline._summary import collect_stats, count_by, count_rows, reas
 from lakeprep.pipeline.layers import SPECS, config_properties, lsh_shape, survivors
 from lakeprep.pipeline.spec import BuildContext
 from lakeprep.schemas import DEDUP_CLUSTERS, MINHASH_INDEX, QUARANTINE_SILVER, SILVER_DOCUMENTS
+from lakeprep.session import CACHE_LEVEL
 from lakeprep.pii.mask import pseudonym_key
 
 __all__ = ["IndexParamsError", "SilverResult", "build_silver", "index_params"]
@@ -193,7 +193,7 @@ def _build(spark: SparkSession, cfg: Config, *, run_id: str, started_at: datetim
         .unionByName(clusters.where(F.col("doc_id") != F.col("kept_doc_id")).select("doc_id"))
         .distinct()
     )
-    new = bronze.join(seen, on="doc_id", how="left_anti").persist(StorageLevel.MEMORY_AND_DISK)
+    new = bronze.join(seen, on="doc_id", how="left_anti").persist(CACHE_LEVEL)
     gone = docs.select("doc_id").join(bronze.select("doc_id"), on="doc_id", how="left_anti").persist()
     n_new, n_gone = new.count(), gone.count()
     log.info("silver %s: %d new bronze documents, %d gone upstream (bronze v%d)", run_id, n_new, n_gone, bronze_version)

@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from lakeprep.config import Config
+from lakeprep.session import CACHE_LEVEL
 
 __all__ = ["BuildContext", "TableSpec", "build_order"]
 
@@ -48,14 +48,14 @@ class BuildContext:
     def cache(self, df: DataFrame) -> DataFrame:
         if not self.eager:
             return df
-        df = df.persist(StorageLevel.MEMORY_AND_DISK)
+        df = df.persist(CACHE_LEVEL)
         self._held.append(df)
         return df
 
     def cut(self, df: DataFrame) -> DataFrame:
         if not self.eager:
             return self.boundary(df) if self.boundary is not None else df
-        df = df.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
+        df = df.localCheckpoint(eager=True, storageLevel=CACHE_LEVEL)
         self._held.append(df)
         return df
 

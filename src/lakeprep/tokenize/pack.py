@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-import numpy as np
-import pandas as pd
+import pyarrow as pa
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, BooleanType, IntegerType, LongType, StringType
 
+from lakeprep.arrow import batch_of, list_array, list_rows
 from lakeprep.schemas import conform, schema_of
 from lakeprep.tokenize._kernels import Run, SequenceCutter, tokenize_documents
 from lakeprep.tokenizers import get_encoding
@@ -43,22 +43,22 @@ def with_tokens(
 ) -> Callable[[DataFrame], DataFrame]:
     """``(doc_id, text, *carry)`` -> ``(doc_id, *carry, tokens array<int>, n_tokens int)``; carried columns are strings."""
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    # the schema is spelled out, not read from df: declarative pipelines forbid analysis while defining
+    out = schema_of(
+        {"doc_id": StringType(), **{c: StringType() for c in carry}, "tokens": ArrayType(IntegerType()), "n_tokens": IntegerType()}
+    )
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         enc = get_encoding(encoding)
         for batch in batches:
-            toks = tokenize_documents(batch["text"].fillna("").tolist(), enc, append_eos=append_eos)
-            out = batch.drop(columns=["text"])
-            out["tokens"] = [t.astype(np.int32) for t in toks]  # ids < 2**31: stored as int
-            out["n_tokens"] = np.array([len(t) for t in toks], dtype=np.int32)
-            yield out
+            toks = tokenize_documents([t or "" for t in batch.column("text").to_pylist()], enc, append_eos=append_eos)
+            kept = {c: batch.column(c) for c in ("doc_id", *carry)}
+            # ids < 2**31: stored as int
+            yield batch_of({**kept, "tokens": list_array(toks, pa.int32()), "n_tokens": [len(t) for t in toks]}, out)
 
     def transform(df: DataFrame) -> DataFrame:
-        # the schema is spelled out, not read from df: declarative pipelines forbid analysis while defining
-        out = schema_of(
-            {"doc_id": StringType(), **{c: StringType() for c in carry}, "tokens": ArrayType(IntegerType()), "n_tokens": IntegerType()}
-        )
         source = schema_of({"doc_id": StringType(), "text": StringType(), **{c: StringType() for c in carry}})
-        return conform(df, source).mapInPandas(run, schema=out)
+        return conform(df, source).mapInArrow(run, schema=out)
 
     return transform
 
@@ -68,16 +68,17 @@ def order_key(seed: int) -> "F.Column":
     return F.sha2(F.concat_ws(":", F.lit(str(seed)), F.lit("order"), F.col("doc_id")), 256)
 
 
-def _runs_frame(runs: list[Run]) -> pd.DataFrame:
-    return pd.DataFrame(
+def _runs_batch(runs: list[Run]) -> pa.RecordBatch:
+    return batch_of(
         {
             "split": [r.split for r in runs],
-            "seq_index": np.array([r.seq for r in runs], dtype=np.int64),
-            "pos": np.array([r.pos for r in runs], dtype=np.int32),
-            "tokens": [np.asarray(r.tokens, dtype=np.int32) for r in runs],
+            "seq_index": [r.seq for r in runs],
+            "pos": [r.pos for r in runs],
+            "tokens": list_array([r.tokens for r in runs], pa.int32()),
             "doc_ids": [r.doc_ids for r in runs],
-            "whole": np.array([r.whole for r in runs], dtype=bool),
-        }
+            "whole": [r.whole for r in runs],
+        },
+        _RUNS,
     )
 
 
@@ -88,19 +89,20 @@ def cut_sequences(*, seq_len: int, seed: int) -> Callable[[DataFrame], DataFrame
     are exchanged once (by order bucket); cache the result when it is read more than once.
     """
 
-    def cut(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def cut(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         cutter = SequenceCutter(seq_len)  # rows come in stream order, a bucket possibly spanning batches
         for batch in batches:
+            cols = (batch.column(c).to_pylist() for c in ("split", "doc_id", "offset"))
             runs = [
                 run
-                for split, doc_id, offset, tokens in zip(batch["split"], batch["doc_id"], batch["offset"], batch["tokens"])
-                for run in cutter.feed(split, doc_id, np.asarray(tokens, dtype=np.int32), int(offset))
+                for split, doc_id, offset, tokens in zip(*cols, list_rows(batch.column("tokens")))
+                for run in cutter.feed(split, doc_id, tokens, offset)
             ]
             if runs:
-                yield _runs_frame(runs)
+                yield _runs_batch(runs)
         tail = list(cutter.close())
         if tail:
-            yield _runs_frame(tail)
+            yield _runs_batch(tail)
 
     def transform(df: DataFrame) -> DataFrame:
         keyed = df.select("doc_id", "split", "tokens", "n_tokens", order_key(seed).alias("_order")).withColumn(
@@ -117,7 +119,7 @@ def cut_sequences(*, seq_len: int, seed: int) -> Callable[[DataFrame], DataFrame
             # the window's own order (no second sort): each worker walks whole buckets in stream order
             .sortWithinPartitions("split", "_bucket", "_order", "doc_id")
         )
-        return conform(ordered, _OFFSETS).mapInPandas(cut, schema=_RUNS)
+        return conform(ordered, _OFFSETS).mapInArrow(cut, schema=_RUNS)
 
     return transform
 
