@@ -211,10 +211,18 @@ def examples(
     clusters, silver, bronze = t("silver.dedup_clusters"), t("silver.documents"), t("bronze.documents")
     if clusters is not None and silver is not None and bronze is not None:
         first = Window.partitionBy("cluster_id").orderBy("doc_id")
-        pairs = (
+        chosen = (
             clusters.where((F.col("method") == "near") & (F.col("doc_id") != F.col("kept_doc_id")))
             .withColumn("i", F.row_number().over(first)).where("i = 1").orderBy("cluster_id").limit(per_reason)
+        )
+        # the few chosen pairs go to the texts (broadcast joins), not every text of bronze and silver through a
+        # shuffle to them: without the hints Spark cannot tell the joined pairs are small (223 MB shuffled at 100k)
+        pairs = (
+            F.broadcast(chosen)
             .join(bronze.select("doc_id", F.col("source_path").alias("removed_path"), F.col("text").alias("removed_text")), "doc_id")
+        )
+        pairs = (
+            F.broadcast(pairs)
             .join(silver.select(F.col("doc_id").alias("kept_doc_id"), F.col("source_path").alias("kept_path"),
                                 F.col("text").alias("kept_text")), "kept_doc_id")
             .select("cluster_id", "similarity", "kept_path", "removed_path",
