@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from lakeprep.cli import main as cli_main
 from lakeprep.config import RuleConfig, apply_overrides, config_from_mapping
 from lakeprep.errors import LakeprepError
-from lakeprep.io.delta import history, table_exists
+from lakeprep.io.delta import history, table_exists, table_properties
 from lakeprep.io.tags import get_tag, list_tags, published_versions
 from lakeprep.pipeline.batch import rebuild_gold, run_build
 from lakeprep.pipeline.ops import checkout, diff, forget, vacuum
@@ -160,6 +160,13 @@ def test_tags_checkout_diff_rebuild_and_vacuum(spark: SparkSession, tmp_path: Pa
     done = vacuum(spark, cfg)
     assert all(r.vacuumed for r in done)
     assert all(r.retain_hours >= 1 for r in done if r.protected_by) and any(r.protected_by for r in done)
+    # the retention is a table property; a vacuum that finds it already set commits nothing to set it again
+    docs = cfg.storage.table_path("silver.documents")
+    kept = next(r for r in done if r.table == "silver.documents")
+    assert table_properties(spark, docs)["delta.deletedFileRetentionDuration"] == f"interval {kept.retain_hours} hours"
+    property_commits = sum(e.operation == "SET TBLPROPERTIES" for e in history(spark, docs, with_row_counts=False))
+    assert [r.retain_hours for r in vacuum(spark, cfg, lite=True)] == [r.retain_hours for r in done]
+    assert sum(e.operation == "SET TBLPROPERTIES" for e in history(spark, docs, with_row_counts=False)) == property_commits
     assert checkout(spark, cfg, tag1)["silver.documents"].count() == silver_v1  # still readable
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HistoryEntry",
+    "commit_entry",
     "commit_metadata",
     "commit_metrics",
     "create_table_if_missing",
@@ -291,13 +292,19 @@ def history(
     return out
 
 
-def commit_metrics(spark: SparkSession, path: str, version: int) -> dict[str, str]:
-    """Delta's operation metrics of one commit (e.g. ``numTargetRowsInserted`` of a MERGE); callers ask for the
-    commit they just made, so only the commits from ``version`` to the newest are read, not the whole history."""
+def commit_entry(spark: SparkSession, path: str, version: int) -> HistoryEntry | None:
+    """One commit of the Delta table at ``path`` (None when its log no longer holds it). Only the commits from
+    ``version`` to the newest are read, not the whole history: callers ask for recent ones."""
     newer = latest_version(spark, path) - version + 1
     if newer < 1:
-        return {}
-    return next((e.metrics for e in history(spark, path, with_row_counts=False, limit=newer) if e.version == version), {})
+        return None
+    return next((e for e in history(spark, path, with_row_counts=False, limit=newer) if e.version == version), None)
+
+
+def commit_metrics(spark: SparkSession, path: str, version: int) -> dict[str, str]:
+    """Delta's operation metrics of one commit (e.g. ``numTargetRowsInserted`` of a MERGE the caller just made)."""
+    entry = commit_entry(spark, path, version)
+    return entry.metrics if entry is not None else {}
 
 
 def latest_version(spark: SparkSession, path: str) -> int:

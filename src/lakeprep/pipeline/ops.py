@@ -28,6 +28,7 @@ from lakeprep.config import Config
 from lakeprep.errors import LakeprepError
 from lakeprep.io.catalog import register_tables
 from lakeprep.io.delta import (
+    commit_entry,
     commit_metadata,
     commit_metrics,
     create_table_if_missing,
@@ -36,6 +37,7 @@ from lakeprep.io.delta import (
     read_table,
     session_conf,
     table_exists,
+    table_properties,
 )
 from lakeprep.io.claim import claim_lake
 from lakeprep.io.tags import get_tag, list_tags, published_versions, revoke_tags
@@ -134,6 +136,7 @@ def vacuum(
 
 
 _LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+_RETENTION = "delta.deletedFileRetentionDuration"
 
 
 def _listing_conf(spark: SparkSession) -> dict[str, str]:
@@ -170,10 +173,13 @@ def _vacuum(
         if table in published:
             needed.setdefault(published[table], []).append("published")
         oldest = min(needed) if needed else latest_version(spark, path)
-        ts = (
-            spark.sql(f"DESCRIBE HISTORY {quote_path(path)}").where(F.col("version") == oldest).select("timestamp").first()
-        )
-        committed = ts["timestamp"].replace(tzinfo=timezone.utc) if ts and ts["timestamp"].tzinfo is None else ts["timestamp"]
+        entry = commit_entry(spark, path, oldest)  # reads the commits from that one on, not the whole history
+        if entry is None:
+            raise LakeprepError(
+                f"vacuum refused: the Delta log of {table} no longer holds v{oldest}, which {', '.join(needed.get(oldest, []))} "
+                "needs; its commit time cannot be known. Revoke or drop those tags (`lakeprep tag --help`) and run vacuum again."
+            )
+        committed = entry.timestamp.replace(tzinfo=timezone.utc) if entry.timestamp.tzinfo is None else entry.timestamp
         # unprotected tables only need their current version, which VACUUM never touches
         safe = max(0, math.ceil((now - committed).total_seconds() / 3600) + 1) if needed else 0
         use = safe if retain_hours is None else retain_hours
@@ -192,12 +198,11 @@ def _vacuum(
         for row in plan:
             if not dry_run:
                 # Delta 4 takes the retention from the table property (VACUUM ... RETAIN n HOURS is only honoured for 0)
-                target = quote_path(cfg.storage.table_path(row.table))
-                with commit_metadata(spark, {"operation": "vacuum", "table": row.table, "retain_hours": row.retain_hours}):
-                    spark.sql(
-                        f"ALTER TABLE {target} SET TBLPROPERTIES "
-                        f"('delta.deletedFileRetentionDuration' = 'interval {row.retain_hours} hours')"
-                    )
+                path = cfg.storage.table_path(row.table)
+                target, retention = quote_path(path), f"interval {row.retain_hours} hours"
+                if table_properties(spark, path).get(_RETENTION) != retention:  # no commit when it is already set
+                    with commit_metadata(spark, {"operation": "vacuum", "table": row.table, "retain_hours": row.retain_hours}):
+                        spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ('{_RETENTION}' = '{retention}')")
                 spark.sql(f"VACUUM {target}{' LITE' if lite else ''}")
             out.append(VacuumRow(row.table, row.oldest_needed_version, row.protected_by, row.safe_retain_hours, row.retain_hours, not dry_run))
     return out
