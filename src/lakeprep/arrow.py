@@ -34,7 +34,8 @@ def list_array(rows: Sequence[np.ndarray] | np.ndarray, value_type: pa.DataType)
 
 
 def list_rows(column: pa.Array | pa.ChunkedArray) -> Iterator[np.ndarray]:
-    """The rows of a list column of numbers as numpy views of its values (null rows as empty arrays)."""
+    """The rows of a list column of numbers (no null rows: Arrow leaves a null row's segment undefined) as numpy
+    views of its values."""
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     for chunk in chunks:
         values = chunk.values.to_numpy(zero_copy_only=False)  # the whole child; offsets index into it
