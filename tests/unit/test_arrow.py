@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyspark.sql.types import ArrayType, BooleanType, IntegerType, LongType, StringType, StructField, StructType
 
 from lakeprep.arrow import batch_of, list_array, list_rows
 
 
+@settings(deadline=None)  # the first call warms pyarrow's cast kernels (~0.25 s), which is no failure
 @given(st.lists(st.lists(st.integers(0, 2**31 - 1), max_size=20), max_size=30))
 def test_list_array_then_list_rows_gives_the_rows_back(rows: list[list[int]]) -> None:
     arrays = [np.asarray(r, dtype=np.uint32) for r in rows]
