@@ -173,15 +173,16 @@ def _vacuum(
         if table in published:
             needed.setdefault(published[table], []).append("published")
         oldest = min(needed) if needed else latest_version(spark, path)
-        entry = commit_entry(spark, path, oldest)  # reads the commits from that one on, not the whole history
-        if entry is None:
-            raise LakeprepError(
-                f"vacuum refused: the Delta log of {table} no longer holds v{oldest}, which {', '.join(needed.get(oldest, []))} "
-                "needs; its commit time cannot be known. Revoke or drop those tags (`lakeprep tag --help`) and run vacuum again."
-            )
-        committed = entry.timestamp.replace(tzinfo=timezone.utc) if entry.timestamp.tzinfo is None else entry.timestamp
-        # unprotected tables only need their current version, which VACUUM never touches
-        safe = max(0, math.ceil((now - committed).total_seconds() / 3600) + 1) if needed else 0
+        safe = 0  # an unprotected table only needs its current version, which VACUUM never touches: no commit time
+        if needed:
+            entry = commit_entry(spark, path, oldest)  # reads the commits from that one on, not the whole history
+            if entry is None:
+                raise LakeprepError(
+                    f"vacuum refused: the Delta log of {table} no longer holds v{oldest}, which {', '.join(needed[oldest])} "
+                    "needs; its commit time cannot be known. Revoke or drop those tags (`lakeprep tag --help`) and run vacuum again."
+                )
+            committed = entry.timestamp.replace(tzinfo=timezone.utc) if entry.timestamp.tzinfo is None else entry.timestamp
+            safe = max(0, math.ceil((now - committed).total_seconds() / 3600) + 1)
         use = safe if retain_hours is None else retain_hours
         if use < safe:
             problems.append(
