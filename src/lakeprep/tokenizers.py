@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 from lakeprep.errors import LakeprepError
 
 if TYPE_CHECKING:
+    import numpy as np
     import tiktoken
 
-__all__ = ["OFFLINE_ENCODINGS", "cache_dir", "ensure_offline_encoding", "get_encoding"]
+__all__ = ["OFFLINE_ENCODINGS", "cache_dir", "encode_array", "ensure_offline_encoding", "get_encoding"]
 
 # name -> (URL tiktoken downloads it from, which names the cache file; sha256 tiktoken checks; bundled file)
 OFFLINE_ENCODINGS: dict[str, tuple[str, str, str]] = {
@@ -84,6 +85,17 @@ def get_encoding(name: str = "cl100k_base") -> "tiktoken.Encoding":
     if name in OFFLINE_ENCODINGS:
         ensure_offline_encoding(name)
     return tiktoken.get_encoding(name)
+
+
+def encode_array(text: str, enc: "tiktoken.Encoding") -> "np.ndarray":
+    """``enc.encode_ordinary(text)`` as a uint32 array, without the Python list of ints in between (tiktoken's
+    ``encode_to_numpy``: with no special token allowed and none refused it encodes as ``encode_ordinary`` does)."""
+    to_numpy = getattr(enc, "encode_to_numpy", None)
+    if to_numpy is not None:
+        return to_numpy(text, allowed_special=set(), disallowed_special=())
+    import numpy as np  # an encoding-like object without it (a test's counting wrapper)
+
+    return np.asarray(enc.encode_ordinary(text), dtype=np.uint32)
 
 
 def _main() -> int:

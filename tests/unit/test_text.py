@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,19 @@ def test_normalize_is_idempotent(text: str) -> None:
     assert normalize_text(once) == once
 
 
+_LAYOUT = st.lists(st.sampled_from([" ", "\t", "\n", "\n\n\n", "\u00a0", "\u3000", "\x0c", "a", "b", "```", "~~~", "    ", "- "]), max_size=40)
+
+
+@given(_LAYOUT.map("".join))
+def test_normalized_layout(text: str) -> None:
+    """At most one blank line in a row, no trailing spaces, no indentation common to every line (the normalizer skips
+    the dedent pass when a line starts flush, and drops repeated blank lines as it goes)."""
+    out = normalize_text(text)
+    assert "\n\n\n" not in out and not out.startswith("\n") and not out.endswith("\n")
+    assert all(line == line.rstrip() for line in out.split("\n"))
+    assert textwrap.dedent(out) == out
+
+
 PROSE = (
     "Delta Lake stores every table as data files and a transaction log. Each commit is atomic, so readers "
     "never see a partial write, and older versions can be read back for audits and reproducible builds."
@@ -91,3 +106,38 @@ def test_thresholds_are_validated() -> None:
         QualityThresholds(min_words=50, max_words=10)
     with pytest.raises(ConfigError, match="max_bullet_line_fraction"):
         QualityThresholds(max_bullet_line_fraction=1.5)
+
+
+_WORDISH = st.lists(
+    st.sampled_from(list("ab Zé1_#.:/-|*`~()>\n\t\u00a0\u2026\u3000\u00b2") + ["```", "define", "a_b", "x.y", "://", "x" * 45]),
+    max_size=60,
+).map("".join)
+
+
+@given(text=st.lists(_WORDISH, max_size=6).map("\n".join), code_aware=st.booleans())
+def test_word_signals_are_the_per_word_definitions(text: str, code_aware: bool) -> None:
+    """The word signals are counted over memoized word kinds; they must equal the plain per-word regular expressions
+    (``\\S+`` words; prose words are neither Markdown syntax nor identifiers), whatever was seen before."""
+    from lakeprep.text import quality as q
+
+    prose = q.prose_of(text)
+    prose_words = [w for w in re.findall(r"\S+", prose) if not q._MARKUP.fullmatch(w) and not q._IDENTIFIER.search(w)]
+    measured = prose_words if code_aware else re.findall(r"\S+", text)
+    for _ in range(2):  # the second time every short word is known
+        s = quality_signals(text, code_aware=code_aware)
+        assert s.word_count == len(re.findall(r"\S+", text))
+        assert s.prose_word_count == len(prose_words)
+        n = len(measured)
+        assert s.mean_word_length == (sum(len(w) for w in measured) / n if n else 0.0)
+        assert s.alpha_word_fraction == (sum(1 for w in measured if q._ALPHA.search(w)) / n if n else 0.0)
+        if code_aware:
+            assert s.symbol_word_ratio == (sum(1 for w in measured if q._HASHTAG_OR_ELLIPSIS.search(w)) / n if n else 0.0)
+
+
+def test_word_memo_keeps_short_words_only() -> None:
+    from lakeprep.text import quality as q
+
+    long_word = "x" * (q._KNOWN_WORD_MAX + 1)
+    quality_signals(f"plain words and {long_word}")
+    assert q._KNOWN["plain"] & q._PROSE and "plain" in q._KNOWN
+    assert long_word not in q._KNOWN

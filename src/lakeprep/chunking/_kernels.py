@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lakeprep.text.markdown import fence_state
+from lakeprep.tokenizers import encode_array
 
 if TYPE_CHECKING:
     import tiktoken
@@ -359,22 +360,13 @@ def boundary_levels(
     return chars, levels
 
 
-def _encode(text: str, enc: "tiktoken.Encoding") -> np.ndarray:
-    """``enc.encode_ordinary(text)`` as an array (tiktoken's ``encode_to_numpy`` skips the Python list: with no
-    special token allowed and none refused it encodes as ``encode_ordinary`` does)."""
-    to_numpy = getattr(enc, "encode_to_numpy", None)
-    if to_numpy is not None:
-        return to_numpy(text, allowed_special=set(), disallowed_special=())
-    return np.asarray(enc.encode_ordinary(text), dtype=np.int64)
-
-
 def chunk_document(text: str, enc: "tiktoken.Encoding", *, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
     """Split ``text`` into overlapping chunks of at most ``chunk_size`` tokens (see the module docstring)."""
     if chunk_size < 1 or not 0 <= chunk_overlap < chunk_size:
         raise ValueError(f"need chunk_size >= 1 and 0 <= chunk_overlap < chunk_size, got {chunk_size}/{chunk_overlap}")
     if not text:
         return []
-    tokens = _encode(text, enc)
+    tokens = encode_array(text, enc)
     n = len(tokens)
     code = code_blocks(text)
     headings = section_headings(text, code)

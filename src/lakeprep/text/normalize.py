@@ -22,8 +22,10 @@ __all__ = ["PAGE_SEPARATOR", "NormalizeOptions", "html_to_text", "normalize_text
 # C0/C1 control characters except tab and newline; plus zero-width and bidi formatting characters.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _FORMAT = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_BLANK_LINES = re.compile(r"\n{3,}")
+_SPACE_CHARS = "\t\u00a0\u2000-\u200a\u202f\u205f\u3000"  # besides " "
+# a run of spaces that is not already one " " (those are most matches of [ ...]+, and replacing one by itself was
+# most of the normalizer's time): it starts with another space character, or with " " and one more
+_SPACES = re.compile(rf"(?:[{_SPACE_CHARS}]| [ {_SPACE_CHARS}])[ {_SPACE_CHARS}]*")
 
 
 @dataclass(frozen=True)
@@ -76,20 +78,26 @@ def normalize_text(text: str, options: NormalizeOptions = NormalizeOptions()) ->
     if options.strip_control:
         text = _FORMAT.sub("", _CONTROL.sub(" ", text))
     if options.collapse_whitespace:
-        lines = []
+        lines: list[str] = []
         fence = ""
         for line in text.split("\n"):
             was_open = bool(fence)
             fence, in_code = fence_state(fence, line)
             if in_code and was_open and fence:  # code keeps its spacing; only trailing blanks go
-                lines.append(line.rstrip())
-                continue
-            body = line.lstrip(" \t")
-            indent = line[: len(line) - len(body)]  # leading indentation is kept (code, nested lists)
-            body = _SPACES.sub(" ", body).rstrip()
-            lines.append(indent + body if body else "")
-        # indentation common to every line is removed; relative indentation (code, nested lists) is kept
-        text = textwrap.dedent(_BLANK_LINES.sub("\n\n", "\n".join(lines))).strip("\n")
+                line = line.rstrip()
+            else:
+                body = line.lstrip(" \t")
+                indent = line[: len(line) - len(body)]  # leading indentation is kept (code, nested lists)
+                body = _SPACES.sub(" ", body).rstrip()
+                line = indent + body if body else ""
+            if line or (lines and lines[-1]):  # one blank line at most between two others
+                lines.append(line)
+        # indentation common to every line is removed; relative indentation (code, nested lists) is kept. No line
+        # is blank but empty ones, so a line that starts flush means there is nothing to remove.
+        text = "\n".join(lines)
+        if not any(line[:1] not in ("", " ", "\t") for line in lines):
+            text = textwrap.dedent(text)
+        text = text.strip("\n")
     return text
 
 

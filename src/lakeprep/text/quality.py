@@ -19,13 +19,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, fields, replace
+from itertools import compress, repeat
+from operator import is_
 from typing import Any
 
 from lakeprep.text.markdown import INLINE_CODE, code_line_mask
 
 __all__ = ["PROFILES", "QualitySignals", "QualityThresholds", "prose_of", "quality_reasons", "quality_signals", "signals_and_prose"]
 
-_WORD = re.compile(r"\S+")
 _ALPHA = re.compile(r"[^\W\d_]")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u2023\u25e6\u2043\u2219]|\d+[.)])\s+")
 _ELLIPSIS = re.compile(r"(?:\.\.\.|\u2026)\s*$")
@@ -153,9 +154,42 @@ def _split_code(text: str) -> tuple[str, list[str], int]:
     return INLINE_CODE.sub(" ", "\n".join(prose_lines)), code_lines, blocks
 
 
-def _prose_words(prose: str) -> list[str]:
-    """Words of prose, leaving out Markdown syntax tokens and identifiers (they are code written inline)."""
-    return [w for w in _WORD.findall(prose) if not _MARKUP.fullmatch(w) and not _IDENTIFIER.search(w)]
+# What the prose signals need of one word, packed in an int: its length << 3 | the flags below
+_PROSE, _HAS_LETTER, _TAG_OR_ELLIPSIS = 1, 2, 4
+
+
+def _classify(word: str) -> int:
+    prose = not _MARKUP.fullmatch(word) and not _IDENTIFIER.search(word)
+    letter = _ALPHA.search(word) is not None
+    tag = _HASHTAG_OR_ELLIPSIS.search(word) is not None
+    return len(word) << 3 | prose * _PROSE | letter * _HAS_LETTER | tag * _TAG_OR_ELLIPSIS
+
+
+_KNOWN: dict[str, int] = {}  # _classify of words seen before (a worker sees the same words over and over)
+_KNOWN_MAX, _KNOWN_WORD_MAX = 1 << 16, 40  # entries before it starts afresh; longer words (URLs, blobs) rarely repeat
+
+
+def _kinds(words: list[str]) -> Counter[int]:
+    """How many words of each kind: ``len(word) << 3`` | ``_PROSE`` (not Markdown syntax, not an identifier: code
+    written inline) | ``_HAS_LETTER`` | ``_TAG_OR_ELLIPSIS`` (docs' symbol words). Three regular expressions per word
+    were most of the quality signals' time; a word seen before is looked up instead."""
+    kinds = list(map(_KNOWN.get, words))
+    if None in kinds:
+        new = {w: _classify(w) for w in compress(words, map(is_, kinds, repeat(None)))}
+        kinds = [new[w] if k is None else k for w, k in zip(words, kinds)]
+        if len(_KNOWN) > _KNOWN_MAX:
+            _KNOWN.clear()
+        _KNOWN.update((w, k) for w, k in new.items() if len(w) <= _KNOWN_WORD_MAX)
+    return Counter(kinds)
+
+
+def _prose_kinds(kinds: Counter[int]) -> Counter[int]:
+    return Counter({k: n for k, n in kinds.items() if k & _PROSE})
+
+
+def _word_stats(kinds: Counter[int], flag: int) -> tuple[int, int, int]:
+    """``(words, characters in them, words with flag)`` over ``kinds``."""
+    return sum(kinds.values()), sum((k >> 3) * n for k, n in kinds.items()), sum(n for k, n in kinds.items() if k & flag)
 
 
 def prose_of(text: str) -> str:
@@ -176,32 +210,35 @@ def signals_and_prose(text: str, *, code_aware: bool = False) -> tuple[QualitySi
     body = [line for line in code_lines if not line.lstrip().startswith(("```", "~~~"))]
     nonblank = len(text) - text.count(" ") - text.count("\n") - text.count("\t")
     prose_nonblank = len(prose) - prose.count(" ") - prose.count("\n") - prose.count("\t")
-    words = _WORD.findall(text)
+    words = text.split()  # the same tokens as \S+: str.split's whitespace is exactly the regex's \s
     n_words = len(words)
     measured = prose if code_aware else text
-    mwords = _prose_words(measured) if code_aware else words
-    n_m = len(mwords)
-    lines = [line.strip() for line in measured.split("\n") if line.strip()]
+    text_kinds = _kinds(words)
+    prose_kinds = _prose_kinds(text_kinds if prose == text else _kinds(prose.split()))
+    # every word of the text (web), or the prose words of the prose (docs)
+    kinds = prose_kinds if code_aware else text_kinds
+    n_m, m_chars, m_alpha = _word_stats(kinds, _HAS_LETTER)
+    lines = [s for s in (line.strip() for line in measured.split("\n")) if s]
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", measured) if p.strip()]
     n_lines = len(lines)
     signals = QualitySignals(
         char_count=len(text),
         word_count=n_words,
-        mean_word_length=(sum(len(w) for w in mwords) / n_m) if n_m else 0.0,
+        mean_word_length=(m_chars / n_m) if n_m else 0.0,
         # Markdown heading markers (kept from HTML structure) are not symbols.
         symbol_word_ratio=(
-            (sum(1 for w in mwords if _HASHTAG_OR_ELLIPSIS.search(w)) if code_aware else len(_SYMBOLS.findall(_HEADING.sub("", measured)))) / n_m
+            (_word_stats(kinds, _TAG_OR_ELLIPSIS)[2] if code_aware else len(_SYMBOLS.findall(_HEADING.sub("", measured)))) / n_m
             if n_m
             else 0.0
         ),
-        alpha_word_fraction=(sum(1 for w in mwords if _ALPHA.search(w)) / n_m) if n_m else 0.0,
+        alpha_word_fraction=(m_alpha / n_m) if n_m else 0.0,
         duplicate_line_fraction=_dup_fraction(lines),
         duplicate_paragraph_fraction=_dup_fraction(paragraphs),
         duplicate_line_char_fraction=_dup_char_fraction(lines),
         duplicate_paragraph_char_fraction=_dup_char_fraction(paragraphs),
         bullet_line_fraction=(sum(1 for line in lines if _BULLET.match(line)) / n_lines) if n_lines else 0.0,
         ellipsis_line_fraction=(sum(1 for line in lines if _ELLIPSIS.search(line)) / n_lines) if n_lines else 0.0,
-        prose_word_count=len(mwords) if code_aware else len(_prose_words(prose)),
+        prose_word_count=sum(prose_kinds.values()),
         code_fraction=(1.0 - prose_nonblank / nonblank) if nonblank else 0.0,
         code_block_count=blocks,
         max_code_line_length=max((len(line) for line in body), default=0),

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from lakeprep.tokenizers import encode_array
+
 if TYPE_CHECKING:
     import tiktoken
 
@@ -24,9 +26,10 @@ __all__ = ["Run", "SequenceCutter", "pack_stream", "segments", "tokenize_documen
 
 def tokenize_documents(texts: Sequence[str], enc: "tiktoken.Encoding", *, append_eos: bool) -> list[np.ndarray]:
     """Token ids (uint32) of each text, special-token text treated as plain text, EOS appended if asked."""
-    encoded = enc.encode_ordinary_batch(list(texts), num_threads=1)
-    eos = [enc.eot_token] if append_eos else []
-    return [np.asarray(t + eos, dtype=np.uint32) for t in encoded]
+    if not append_eos:
+        return [encode_array(t, enc) for t in texts]
+    eos = np.array([enc.eot_token], dtype=np.uint32)
+    return [np.concatenate((encode_array(t, enc), eos)) for t in texts]
 
 
 def segments(tokens: np.ndarray, offset: int, seq_len: int) -> Iterator[tuple[int, int, np.ndarray]]:
