@@ -10,6 +10,11 @@ DocBook, Sphinx, Doxygen, texinfo, asciidoc), as lakeprep's silver text, 300-3,0
   against datasketch ``MinHash.update_batch`` fed the same shingles (shingling time counted on both sides
   of that comparison, and once without it).
 
+* The text kernels of silver and gold, MB/s of silver text: the normalizer (``normalize_text``), the quality
+  signals in both profiles (``signals_and_prose``: ``web`` and ``docs``), language id (``language_of`` on the
+  prose: fastText) and tokenizing for packing (``tokenize_documents``, with one tiktoken pass beside it). No peer
+  here: compare with the code before by running this script with ``PYTHONPATH=<old checkout>/src``.
+
 Each figure is the best of ``--repeat`` runs (the machine is shared). Figures only: nothing asserts a time.
 """
 
@@ -70,11 +75,35 @@ def minhash(docs: list[str], repeat: int) -> None:
     print(f"  ratio sha1_32 / datasketch (shingles included): {t_ds_sh / t_compat:.2f}x")
 
 
+def text_kernels(docs: list[str], repeat: int) -> None:
+    from lakeprep.text.lang import language_of
+    from lakeprep.text.normalize import normalize_text
+    from lakeprep.text.quality import prose_of, signals_and_prose
+    from lakeprep.tokenize._kernels import tokenize_documents
+    from lakeprep.tokenizers import get_encoding
+
+    enc = get_encoding("cl100k_base")
+    prose = [prose_of(t) for t in docs]
+    language_of("warm up: the model is loaded once per process")
+    mb = sum(len(t) for t in docs) / 1e6
+    kernels: dict[str, Callable[[], object]] = {
+        "normalize_text": lambda: [normalize_text(t) for t in docs],
+        "quality signals, web": lambda: [signals_and_prose(t) for t in docs],
+        "quality signals, docs": lambda: [signals_and_prose(t, code_aware=True) for t in docs],
+        "language id (fastText on the prose)": lambda: [language_of(p) for p in prose],
+        "tokenize for packing (+ EOS)": lambda: tokenize_documents(docs, enc, append_eos=True),
+        "one tiktoken encode_ordinary pass": lambda: [enc.encode_ordinary(t) for t in docs],
+    }
+    print(f"text kernels, {len(docs)} docs, {mb:.1f} MB")
+    for name, fn in kernels.items():
+        print(f"  {name:40s} {mb / _best(fn, repeat):7.2f} MB/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=6000, help="documents used (the first N by path)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=["minhash", "chunking"], default=None)
+    parser.add_argument("--only", choices=["minhash", "text"], default=None)
     args = parser.parse_args()
     docs = real_documents()[: args.limit]
     if not docs:
@@ -83,6 +112,8 @@ def main() -> None:
     print(f"corpus: {len(docs)} real documentation pages, {sum(len(t) for t in docs) / 1e6:.1f} MB of text")
     if args.only in (None, "minhash"):
         minhash(docs, args.repeat)
+    if args.only in (None, "text"):
+        text_kernels(docs, args.repeat)
 
 
 if __name__ == "__main__":
