@@ -183,13 +183,9 @@ def _kinds(words: list[str]) -> Counter[int]:
     return Counter(kinds)
 
 
-def _prose_kinds(kinds: Counter[int]) -> Counter[int]:
-    return Counter({k: n for k, n in kinds.items() if k & _PROSE})
-
-
-def _word_stats(kinds: Counter[int], flag: int) -> tuple[int, int, int]:
-    """``(words, characters in them, words with flag)`` over ``kinds``."""
-    return sum(kinds.values()), sum((k >> 3) * n for k, n in kinds.items()), sum(n for k, n in kinds.items() if k & flag)
+def _with(kinds: Counter[int], flag: int) -> int:
+    """How many of the words counted in ``kinds`` have ``flag``."""
+    return sum(n for k, n in kinds.items() if k & flag)
 
 
 def prose_of(text: str) -> str:
@@ -214,10 +210,10 @@ def signals_and_prose(text: str, *, code_aware: bool = False) -> tuple[QualitySi
     n_words = len(words)
     measured = prose if code_aware else text
     text_kinds = _kinds(words)
-    prose_kinds = _prose_kinds(text_kinds if prose == text else _kinds(prose.split()))
+    prose_all = text_kinds if prose == text else _kinds(prose.split())
     # every word of the text (web), or the prose words of the prose (docs)
-    kinds = prose_kinds if code_aware else text_kinds
-    n_m, m_chars, m_alpha = _word_stats(kinds, _HAS_LETTER)
+    kinds = Counter({k: n for k, n in prose_all.items() if k & _PROSE}) if code_aware else text_kinds
+    n_m, m_chars = sum(kinds.values()), sum((k >> 3) * n for k, n in kinds.items())
     lines = [s for s in (line.strip() for line in measured.split("\n")) if s]
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", measured) if p.strip()]
     n_lines = len(lines)
@@ -227,18 +223,18 @@ def signals_and_prose(text: str, *, code_aware: bool = False) -> tuple[QualitySi
         mean_word_length=(m_chars / n_m) if n_m else 0.0,
         # Markdown heading markers (kept from HTML structure) are not symbols.
         symbol_word_ratio=(
-            (_word_stats(kinds, _TAG_OR_ELLIPSIS)[2] if code_aware else len(_SYMBOLS.findall(_HEADING.sub("", measured)))) / n_m
+            (_with(kinds, _TAG_OR_ELLIPSIS) if code_aware else len(_SYMBOLS.findall(_HEADING.sub("", measured)))) / n_m
             if n_m
             else 0.0
         ),
-        alpha_word_fraction=(m_alpha / n_m) if n_m else 0.0,
+        alpha_word_fraction=(_with(kinds, _HAS_LETTER) / n_m) if n_m else 0.0,
         duplicate_line_fraction=_dup_fraction(lines),
         duplicate_paragraph_fraction=_dup_fraction(paragraphs),
         duplicate_line_char_fraction=_dup_char_fraction(lines),
         duplicate_paragraph_char_fraction=_dup_char_fraction(paragraphs),
         bullet_line_fraction=(sum(1 for line in lines if _BULLET.match(line)) / n_lines) if n_lines else 0.0,
         ellipsis_line_fraction=(sum(1 for line in lines if _ELLIPSIS.search(line)) / n_lines) if n_lines else 0.0,
-        prose_word_count=sum(prose_kinds.values()),
+        prose_word_count=_with(prose_all, _PROSE),
         code_fraction=(1.0 - prose_nonblank / nonblank) if nonblank else 0.0,
         code_block_count=blocks,
         max_code_line_length=max((len(line) for line in body), default=0),
