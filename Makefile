@@ -117,7 +117,9 @@ test-fast: prepare
 # the held-out postgresql-doc-* / python3*-doc), pandoc and LibreOffice (known-text documents); installed when
 # missing and this is root with apt-get, otherwise the benchmarks that need them say so and skip that part
 BENCH_DEBS := debian-reference-en maint-guide sphinx-doc python-requests-doc libsdl2-doc libjson-c-doc bash-doc \
-              autoconf-doc git-doc libtasn1-doc shared-mime-info pandoc libreoffice-writer-nogui
+              autoconf-doc git-doc libtasn1-doc shared-mime-info pandoc libreoffice-writer-nogui \
+              debian-reference-de debian-reference-es debian-reference-fr debian-reference-it debian-reference-ja \
+              debian-reference-pt debian-reference-zh-cn maint-guide-es maint-guide-ja maint-guide-ru
 bench-corpus:
 	@missing=$$(for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); [ -z "$$missing" ] || { \
 	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \

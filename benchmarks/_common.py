@@ -55,6 +55,10 @@ REAL_PACKAGES = (
     "debian-reference-en", "maint-guide", "sphinx-doc", "python-requests-doc", "libsdl2-doc", "libjson-c-doc",
     "bash-doc", "autoconf-doc", "git-doc",
 )  # fmt: skip
+LANG_PACKAGES = (
+    "debian-reference-de", "debian-reference-es", "debian-reference-fr", "debian-reference-it", "debian-reference-ja",
+    "debian-reference-pt", "debian-reference-zh-cn", "maint-guide-es", "maint-guide-ja", "maint-guide-ru",
+)  # fmt: skip  # the same two manuals translated (partly: untranslated passages stay English), for language id
 
 
 def html_pages(packages: tuple[str, ...]) -> list[str]:

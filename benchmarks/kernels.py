@@ -12,8 +12,12 @@ DocBook, Sphinx, Doxygen, texinfo, asciidoc), as lakeprep's silver text, 300-3,0
 
 * The text kernels of silver and gold, MB/s of silver text: the normalizer (``normalize_text``), the quality
   signals in both profiles (``signals_and_prose``: ``web`` and ``docs``), language id (``language_of`` on the
-  prose: fastText) and tokenizing for packing (``tokenize_documents``, with one tiktoken pass beside it). No peer
+  prose: fastText's lid.176 run in numpy) and tokenizing for packing (``tokenize_documents``, with one tiktoken pass beside it). No peer
   here: compare with the code before by running this script with ``PYTHONPATH=<old checkout>/src``.
+
+* Language id: lakeprep's numpy run of lid.176 against fastText's own C++ (``fasttext-predict``) on every page
+  of the English packages and of the translated Debian manuals: labels that differ, the largest score
+  difference, MB/s of prose on both sides.
 
 Each figure is the best of ``--repeat`` runs (the machine is shared). Figures only: nothing asserts a time.
 """
@@ -90,7 +94,7 @@ def text_kernels(docs: list[str], repeat: int) -> None:
         "normalize_text": lambda: [normalize_text(t) for t in docs],
         "quality signals, web": lambda: [signals_and_prose(t) for t in docs],
         "quality signals, docs": lambda: [signals_and_prose(t, code_aware=True) for t in docs],
-        "language id (fastText on the prose)": lambda: [language_of(p) for p in prose],
+        "language id (lid.176 in numpy)": lambda: [language_of(p) for p in prose],
         "tokenize for packing (+ EOS)": lambda: tokenize_documents(docs, enc, append_eos=True),
         "one tiktoken encode_ordinary pass": lambda: [enc.encode_ordinary(t) for t in docs],
     }
@@ -99,11 +103,55 @@ def text_kernels(docs: list[str], repeat: int) -> None:
         print(f"  {name:40s} {mb / _best(fn, repeat):7.2f} MB/s")
 
 
+def language_ids(repeat: int) -> None:
+    """lakeprep's numpy run of lid.176 against fastText's C++ (fasttext-predict, what lakeprep called until
+    2026-12-06) on every page, of any length, of the English packages and of the translated manuals
+    (``LANG_PACKAGES``): the prose of both quality profiles; labels that differ, the largest score difference, speed."""
+    from pathlib import Path
+
+    import fasttext
+
+    from _common import LANG_PACKAGES, REAL_PACKAGES, html_pages
+    from lakeprep.text import lang
+    from lakeprep.text.html_md import html_to_markdown
+    from lakeprep.text.normalize import normalize_text
+    from lakeprep.text.quality import signals_and_prose
+
+    cpp = fasttext.load_model(str(lang._model_path()))
+
+    def by_cpp(prose: str) -> tuple[str, float]:
+        (label,), (score,) = cpp.predict(" ".join(prose.split()), k=1)
+        return label.removeprefix("__label__"), min(float(score), 1.0)
+
+    for name, packages in (("English", REAL_PACKAGES), ("translated", LANG_PACKAGES)):
+        pages = [normalize_text(html_to_markdown(Path(p).read_text(encoding="utf-8", errors="replace"))) for p in html_pages(packages)]
+        prose = [pr for t in pages for ca in (False, True) if lang._LETTER.search(pr := signals_and_prose(t, code_aware=ca)[1])]
+        if not prose:
+            print(f"language id, {name} pages: none installed (make bench-corpus)")
+            continue
+        mb = sum(len(p) for p in prose) / 1e6
+        lang._model.cache_clear()  # a new worker: no word remembered
+        t0 = time.perf_counter()
+        ours = [lang.language_of(p) for p in prose]
+        t_cold = time.perf_counter() - t0
+        t_warm = _best(lambda: [lang.language_of(p) for p in prose], repeat)
+        t_cpp = _best(lambda: [by_cpp(p) for p in prose], repeat)
+        theirs = [by_cpp(p) for p in prose]
+        flips = [(a[0], b[0]) for a, b in zip(ours, theirs) if a[0] != b[0]]
+        diff = max(abs(a[1] - b[1]) for a, b in zip(ours, theirs))
+        print(
+            f"language id, {name} pages ({len(pages)} pages, {len(prose)} proses, {mb:.1f} MB; "
+            f"{len({c for c, _ in theirs})} labels): labels differ {len(flips)} {flips[:5]}, max |score diff| {diff:.1e}; "
+            f"C++ {mb / t_cpp:.2f} MB/s, numpy {mb / t_cold:.2f} MB/s first pass, {mb / t_warm:.2f} MB/s again "
+            f"({t_cpp / t_cold:.1f}x / {t_cpp / t_warm:.1f}x); {len(lang._model().known):,} words remembered"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=6000, help="documents used (the first N by path)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=["minhash", "text"], default=None)
+    parser.add_argument("--only", choices=["minhash", "text", "lang"], default=None)
     args = parser.parse_args()
     docs = real_documents()[: args.limit]
     if not docs:
@@ -114,6 +162,8 @@ def main() -> None:
         minhash(docs, args.repeat)
     if args.only in (None, "text"):
         text_kernels(docs, args.repeat)
+    if args.only in (None, "lang"):
+        language_ids(args.repeat)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lakeprep.config import config_from_mapping
 from lakeprep.errors import ConfigError
@@ -91,3 +93,56 @@ def test_language_keep_list_is_validated() -> None:
         config_from_mapping({"silver": {"language": {"keep": ["english"]}}})
     with pytest.raises(ConfigError, match="silver.language.keep"):
         config_from_mapping({"silver": {"language": {"enabled": False, "keep": ["en"]}}})
+
+
+# -- the model run in numpy against fastText's own C++ (fasttext-predict) ------------------------------------
+
+_WORDS = st.sampled_from(
+    "the of und der le la el на и 的 是 の は data Straße naïve café __label__en __label__ x1 ÿ 😀 \x00 ok".split(" ")
+)
+
+
+@pytest.fixture(scope="module")
+def cpp_fasttext():  # type: ignore[no-untyped-def]
+    import fasttext
+
+    from lakeprep.text.lang import _model_path
+
+    model = fasttext.load_model(str(_model_path()))
+
+    def predict(text: str) -> tuple[str, float]:
+        (label,), (score,) = model.predict(" ".join(text.split()), k=1)  # what lakeprep gave the C++ until 2026-12-06
+        return label.removeprefix("__label__"), min(float(score), 1.0)
+
+    return predict
+
+
+def _agree(ours: tuple[str, float], cpp: tuple[str, float]) -> bool:
+    return ours[0] == cpp[0] and abs(ours[1] - cpp[1]) < 1e-4
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(min_size=1, max_size=300), st.lists(_WORDS, min_size=1, max_size=60).map(" ".join)))
+def test_numpy_model_gives_the_cpp_label_and_score(text: str, cpp_fasttext) -> None:  # type: ignore[no-untyped-def]
+    if not any(ch.isalpha() for ch in text):
+        return  # no letters: "und" without asking the model (tested above)
+    assert _agree(language_of(text), cpp_fasttext(text)), (language_of(text), cpp_fasttext(text))
+    assert language_of(text) == language_of(text)  # the second time from the remembered words
+
+
+def test_numpy_model_on_real_sentences_and_long_words(cpp_fasttext) -> None:  # type: ignore[no-untyped-def]
+    texts = [PROSE, MANUAL, prose_of(MANUAL), "Käse " * 50 + "x" * 300, " ".join(["Ωμέγα", "ﬁle", "e\u0301", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢"] * 9)]
+    for text in texts:
+        assert _agree(language_of(text), cpp_fasttext(text))
+
+
+def test_words_past_the_memo_are_counted_without_being_remembered(monkeypatch, cpp_fasttext) -> None:  # type: ignore[no-untyped-def]
+    from lakeprep.text import lang
+
+    monkeypatch.setattr(lang, "_KNOWN_MAX", 3)
+    small = lang._Lid(lang._model_path().read_bytes())
+    text = PROSE + " " + "Zeichenkettenverarbeitungsbibliotheksfunktionsaufrufe" * 2  # one 106-character word
+    for _ in range(2):
+        got = small.predict(text.split())
+        assert _agree(got, cpp_fasttext(text)) and got == language_of(text)
+    assert len(small.known) == 3 and all(len(w) <= lang._KNOWN_CHARS for w in small.known)
