@@ -35,7 +35,7 @@ UNDETERMINED = "und"
 _LETTER = re.compile(r"[^\W\d_]")
 _FNV_OFFSET, _FNV_PRIME = 2166136261, 16777619
 _SIGN_EXTENDED = np.array([b | 0xFFFFFF00 if b & 0x80 else b for b in range(256)], np.uint32)  # fastText: uint32(int8(byte))
-_KNOWN_MAX, _KNOWN_CHARS = 262_144, 40  # words remembered per worker, and the longest remembered
+_KNOWN_MAX, _KNOWN_CHARS = 262_144, 40  # words remembered per worker (a 32 MB table, filled as used), the longest remembered
 
 
 def _model_path() -> Path:
