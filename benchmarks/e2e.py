@@ -71,8 +71,7 @@ def _kernel_chain(docs: list[str], cfg, batch: int = 1000) -> float:  # type: ig
     for i in range(0, len(docs), batch):
         part = docs[i : i + batch]
         masked, _ = mask(normalize_batch(part, ["jsonl"] * len(part), s.normalize))
-        for t in masked:
-            score(t)
+        score(masked)
         band_hashes(signatures(masked, hash_scheme=d.hash, num_perm=d.num_perm, seed=d.seed, shingle_size=d.shingle_size), bands=bands, rows=rows)
         texts.extend(masked)
     for n, t in enumerate(texts):

@@ -11,7 +11,7 @@ DocBook, Sphinx, Doxygen, texinfo, asciidoc), as lakeprep's silver text, 300-3,0
   of that comparison, and once without it).
 
 * The text kernels of silver and gold, MB/s of silver text: the normalizer (``normalize_text``), the quality
-  signals in both profiles (``signals_and_prose``: ``web`` and ``docs``), language id (``language_of`` on the
+  signals in both profiles (``signals_and_prose``: ``web`` and ``docs``), language id (``languages_of`` on the
   prose: fastText's lid.176 run in numpy) and tokenizing for packing (``tokenize_documents``, with one tiktoken pass beside it). No peer
   here: compare with the code before by running this script with ``PYTHONPATH=<old checkout>/src``.
 
@@ -80,7 +80,7 @@ def minhash(docs: list[str], repeat: int) -> None:
 
 
 def text_kernels(docs: list[str], repeat: int) -> None:
-    from lakeprep.text.lang import language_of
+    from lakeprep.text.lang import language_of, languages_of
     from lakeprep.text.normalize import normalize_text
     from lakeprep.text.quality import prose_of, signals_and_prose
     from lakeprep.tokenize._kernels import tokenize_documents
@@ -94,7 +94,7 @@ def text_kernels(docs: list[str], repeat: int) -> None:
         "normalize_text": lambda: [normalize_text(t) for t in docs],
         "quality signals, web": lambda: [signals_and_prose(t) for t in docs],
         "quality signals, docs": lambda: [signals_and_prose(t, code_aware=True) for t in docs],
-        "language id (lid.176 in numpy)": lambda: [language_of(p) for p in prose],
+        "language id (lid.176 in numpy)": lambda: _batches(languages_of, prose),
         "tokenize for packing (+ EOS)": lambda: tokenize_documents(docs, enc, append_eos=True),
         "one tiktoken encode_ordinary pass": lambda: [enc.encode_ordinary(t) for t in docs],
     }
@@ -103,10 +103,16 @@ def text_kernels(docs: list[str], repeat: int) -> None:
         print(f"  {name:40s} {mb / _best(fn, repeat):7.2f} MB/s")
 
 
+def _batches(fn: Callable[[list[str]], list], texts: list[str], size: int = 1000) -> list:  # type: ignore[type-arg]
+    """``fn`` over ``texts`` in batches of ``size``, as silver's Arrow batches call it."""
+    return [x for i in range(0, len(texts), size) for x in fn(texts[i : i + size])]
+
+
 def language_ids(repeat: int) -> None:
     """lakeprep's numpy run of lid.176 against fastText's C++ (fasttext-predict, what lakeprep called until
     2026-12-06) on every page, of any length, of the English packages and of the translated manuals
-    (``LANG_PACKAGES``): the prose of both quality profiles; labels that differ, the largest score difference, speed."""
+    (``LANG_PACKAGES``): the prose of both quality profiles; labels that differ, the largest score difference, speed.
+    lakeprep is called as silver calls it, on batches of 1,000 documents; the C++ on one text at a time."""
     from pathlib import Path
 
     import fasttext
@@ -132,9 +138,9 @@ def language_ids(repeat: int) -> None:
         mb = sum(len(p) for p in prose) / 1e6
         lang._model.cache_clear()  # a new worker: no word remembered
         t0 = time.perf_counter()
-        ours = [lang.language_of(p) for p in prose]
+        ours = _batches(lang.languages_of, prose)
         t_cold = time.perf_counter() - t0
-        t_warm = _best(lambda: [lang.language_of(p) for p in prose], repeat)
+        t_warm = _best(lambda: _batches(lang.languages_of, prose), repeat)
         t_cpp = _best(lambda: [by_cpp(p) for p in prose], repeat)
         theirs = [by_cpp(p) for p in prose]
         flips = [(a[0], b[0]) for a, b in zip(ours, theirs) if a[0] != b[0]]

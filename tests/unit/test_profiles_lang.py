@@ -143,6 +143,17 @@ def test_words_past_the_memo_are_counted_without_being_remembered(monkeypatch, c
     small = lang._Lid(lang._model_path().read_bytes())
     text = PROSE + " " + "Zeichenkettenverarbeitungsbibliotheksfunktionsaufrufe" * 2  # one 106-character word
     for _ in range(2):
+        small.learn(text.split())
         got = small.predict(text.split())
         assert _agree(got, cpp_fasttext(text)) and got == language_of(text)
     assert len(small.known) == 3 and all(len(w) <= lang._KNOWN_CHARS for w in small.known)
+
+
+def test_a_batch_gives_each_text_the_answer_it_gets_alone() -> None:
+    from lakeprep.text import lang
+
+    texts = [PROSE, "", "1234 5678", MANUAL, "Der schnelle braune Fuchs springt über den faulen Hund.", "x" * 300 + " Käse", PROSE]
+    alone = [language_of(t, min_score=0.9) for t in texts]
+    lang._model.cache_clear()  # the batch starts from nothing remembered
+    assert lang.languages_of(texts, min_score=0.9) == alone
+    assert alone[1] == alone[2] == (UNDETERMINED, 0.0) and alone[0] == alone[-1] and alone[4][0] == "de"

@@ -10,8 +10,8 @@ The model is read and run here, in numpy, instead of through fastText's C++ (``f
 supervised fastText model's answer is a function of the *average* of the input rows of its words (the word's own
 row when it is in the dictionary, plus rows for its character 2- to 4-grams, hashed with FNV-1a into buckets;
 ``lid.176`` has no word n-grams), passed through a hierarchical softmax over a Huffman tree of the labels. So a
-word's rows are summed once and remembered, and a document costs a ``Counter`` of its words and one small
-matrix product, where the C++ hashes every character n-gram of every word again (~1.5 us a word). The file
+word's rows are summed once and remembered (the new words of a whole batch hashed in array passes), and a
+document costs a gather, a sum and two small matrix products, where the C++ hashes every character n-gram of every word again (~1.5 us a word). The file
 format and every step follow fastText's own source (``dictionary.cc``, ``productquantizer.cc``, ``loss.cc``);
 a test holds the labels and scores (to 1e-5) to the C++ library's on real and arbitrary text.
 """
@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import re
 import struct
-from collections import Counter
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["UNDETERMINED", "language_of", "model_languages"]
+__all__ = ["UNDETERMINED", "language_of", "languages_of", "model_languages"]
 
 UNDETERMINED = "und"
 """The code of a text with no letters, or whose best score is below the caller's threshold (BCP 47)."""
@@ -129,61 +129,74 @@ class _Lid:
         self.right, self.left = _huffman_paths(label_counts)
         self.known: dict[str, int] = {}  # word -> its row in table / nrows (words of at most 40 characters)
         self.table, self.nrows = np.zeros((_KNOWN_MAX, self.dim)), np.zeros(_KNOWN_MAX)
+        self.aside: dict[str, int] = {}  # words learnt but not remembered -> their row in aside_sums / aside_nrows
+        self.aside_sums, self.aside_nrows = np.zeros((0, self.dim)), np.zeros(0)
 
     def fresh(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The sum of the input rows fastText averages for each of ``words``, and how many rows: the word's
         dictionary row, then its kept character n-grams (2 to 4 UTF-8 characters of ``<word>``, FNV-1a hashed
         into buckets). The n-grams of all ``words`` are hashed at once, one array pass per byte of n-gram."""
-        framed = [b"<" + w.encode("utf-8", "surrogatepass") + b">" for w in words]
-        lens = np.fromiter(map(len, framed), np.int64, len(framed))
-        buf = np.frombuffer(b"".join(framed) + b"<", np.uint8)  # a character start after the last byte
-        word_end = np.repeat(np.cumsum(lens), lens)
+        encoded = [w.encode("utf-8", "surrogatepass") for w in words]
+        lens = np.fromiter(map(len, encoded), np.int64, len(encoded)) + 2
+        buf = np.frombuffer(b"<" + b"><".join(encoded) + b"><", np.uint8)  # "<word>" each, then a character start
+        owner = np.repeat(np.arange(len(words)), lens)  # the word of every byte
+        signed = _SIGN_EXTENDED[buf]
         char_start = (buf & 0xC0) != 0x80
         at = np.flatnonzero(char_start[:-1])  # every n-gram starts at a character
+        end = np.cumsum(lens)[owner[at]]  # and ends inside its word
         h = np.full(len(at), _FNV_OFFSET, np.uint32)
-        chars = np.zeros(len(at), np.int64)
+        chars = np.zeros(len(at), np.int8)
         hashes, owners = [], []
         for step in range(4 * self.maxn):  # a character is at most 4 bytes
             q = at + step
-            go = q < word_end[at]
+            go = q < end
             go[go] &= ~(char_start[q[go]] & (chars[go] == self.maxn))  # a next character past maxn ends the n-gram
-            at, h, chars, q = at[go], h[go], chars[go], q[go]
+            if not go.all():
+                at, end, h, chars, q = at[go], end[go], h[go], chars[go], q[go]
             if not len(at):
                 break
             chars += char_start[q]
-            h = (h ^ _SIGN_EXTENDED[buf[q]]) * np.uint32(_FNV_PRIME)
+            h = (h ^ signed[q]) * np.uint32(_FNV_PRIME)
             done = char_start[q + 1] & (chars >= self.minn)  # a whole character consumed: an n-gram ends here
             hashes.append(h[done])
             owners.append(at[done])
-        rows = self.bucket_rows[np.concatenate(hashes) % np.uint32(self.bucket)] if hashes else np.zeros(0, np.int64)
-        owner = np.searchsorted(np.cumsum(lens), np.concatenate(owners), side="right") if owners else np.zeros(0, np.int64)
+        rows = self.bucket_rows[np.concatenate(hashes) % np.uint32(self.bucket)]
+        by = owner[np.concatenate(owners)]
         kept = rows >= 0
-        rows, owner = rows[kept] + self.nwords, owner[kept]
-        wids = [self.words.get(w.encode("utf-8", "surrogatepass"), -1) for w in words]
-        in_dict = np.flatnonzero(np.array(wids) >= 0)
-        rows = np.concatenate([rows, np.array(wids, np.int64)[in_dict]])
-        owner = np.concatenate([owner, in_dict])
+        wids = np.fromiter(map(self.words.get, encoded, repeat(-1)), np.int64, len(encoded))
+        in_dict = np.flatnonzero(wids >= 0)
+        rows = np.concatenate([rows[kept] + self.nwords, wids[in_dict]])
+        by = np.concatenate([by[kept], in_dict])
         vectors = self.input[rows]
-        sums = np.stack([np.bincount(owner, weights=vectors[:, d], minlength=len(words)) for d in range(self.dim)], axis=1)
-        return sums, np.bincount(owner, minlength=len(words)).astype(np.float64)
+        sums = np.stack([np.bincount(by, weights=vectors[:, d], minlength=len(words)) for d in range(self.dim)], axis=1)
+        return sums, np.bincount(by, minlength=len(words)).astype(np.float64)
+
+    def learn(self, words: Iterable[str]) -> None:
+        """Sum the rows of every word of ``words`` not seen before, all at once: remembered in the table while it
+        has room (words of at most 40 characters), otherwise kept aside until the next call."""
+        new = [w for w in dict.fromkeys(words) if w not in self.known]
+        if not new:
+            return
+        sums, ns = self.fresh(new)
+        known, aside = self.known, []
+        for j, w in enumerate(new):
+            if len(w) <= _KNOWN_CHARS and len(known) < _KNOWN_MAX:
+                self.table[len(known)], self.nrows[len(known)] = sums[j], ns[j]
+                known[w] = len(known)
+            else:
+                aside.append(j)
+        self.aside = {new[j]: k for k, j in enumerate(aside)}
+        self.aside_sums, self.aside_nrows = sums[aside], ns[aside]
 
     def predict(self, words: list[str]) -> tuple[str, float]:
-        """The best label for one line of ``words`` and its probability, as fastText's ``predict(k=1)``."""
-        known = self.known
-        at = np.fromiter(map(known.get, words, repeat(-1)), np.int64, len(words))
-        unknown = np.flatnonzero(at < 0)
-        vectors, counts = self.table[at], self.nrows[at]  # rows of unknown words are replaced below
-        if len(unknown):
-            new = list(dict.fromkeys(words[i] for i in unknown))
-            sums, ns = self.fresh(new)
-            for j, w in enumerate(new):
-                if len(w) <= _KNOWN_CHARS and len(known) < _KNOWN_MAX:
-                    self.table[len(known)], self.nrows[len(known)] = sums[j], ns[j]
-                    known[w] = len(known)
-            slot = {w: j for j, w in enumerate(new)}
-            pick = [slot[words[i]] for i in unknown]
-            vectors[unknown], counts[unknown] = sums[pick], ns[pick]
-        # the same numbers summed in the same order whether a word was remembered or not: lang_score is bit-stable
+        """The best label for one line of ``words`` (each learnt since the last :meth:`learn`) and its
+        probability, as fastText's ``predict(k=1)``."""
+        at = np.fromiter(map(self.known.get, words, repeat(-1)), np.int64, len(words))
+        vectors, counts = self.table[at], self.nrows[at]
+        aside = np.flatnonzero(at < 0)
+        if len(aside):  # the same sums as a remembered word's: lang_score does not depend on what was remembered
+            pick = [self.aside[words[i]] for i in aside]
+            vectors[aside], counts[aside] = self.aside_sums[pick], self.aside_nrows[pick]
         total, n = vectors.sum(axis=0) + self.eos, counts.sum() + 1.0
         f = 1.0 / (1.0 + np.exp(-(self.output[: len(self.labels) - 1] @ (total / n))))
         scores = self.right @ np.log(f + 1e-5) + self.left @ np.log(1.0 - f + 1e-5)
@@ -231,16 +244,33 @@ def model_languages() -> frozenset[str]:
     return frozenset(_model().labels)
 
 
-def language_of(prose: str, *, min_score: float = 0.0) -> tuple[str, float]:
-    """``(code, probability)`` of the most likely language of ``prose``; ``("und", score)`` when the text has
-    no letters or the best probability is below ``min_score``."""
-    if not _LETTER.search(prose):
-        return UNDETERMINED, 0.0
+def _words(prose: str) -> list[str]:
     # fastText splits on ASCII whitespace and NUL; the prose is split on every whitespace (as it always was: the
     # C++ was given " ".join(prose.split())), and NUL too
     words = prose.replace("\0", " ").split() if "\0" in prose else prose.split()
     if "__label__" in prose:  # fastText reads such a token as a label, not as a word
         words = [w for w in words if not w.startswith("__label__")]
-    code, p = _model().predict(words)
-    p = min(p, 1.0)  # fastText adds 1e-5 inside its logarithms
-    return (code if p >= min_score else UNDETERMINED), p
+    return words
+
+
+def languages_of(proses: Sequence[str], *, min_score: float = 0.0) -> list[tuple[str, float]]:
+    """:func:`language_of` of each of ``proses``; the new words of all of them are hashed at once (a batch
+    costs a few dozen array operations more than its documents, not a few dozen per document)."""
+    model = _model()
+    lines = [_words(p) if _LETTER.search(p) else None for p in proses]
+    model.learn(w for line in lines if line for w in line)
+    out = []
+    for line in lines:
+        if line is None:
+            out.append((UNDETERMINED, 0.0))
+            continue
+        code, p = model.predict(line)
+        p = min(p, 1.0)  # fastText adds 1e-5 inside its logarithms
+        out.append((code if p >= min_score else UNDETERMINED, p))
+    return out
+
+
+def language_of(prose: str, *, min_score: float = 0.0) -> tuple[str, float]:
+    """``(code, probability)`` of the most likely language of ``prose``; ``("und", score)`` when the text has
+    no letters or the best probability is below ``min_score``."""
+    return languages_of([prose], min_score=min_score)[0]

@@ -53,7 +53,7 @@ def prepare_documents(
     def _prepare(texts: pd.Series, formats: pd.Series) -> pd.DataFrame:
         normalized = normalize_batch(texts, formats, normalize)
         masked, counts = mask(normalized) if mask is not None else (normalized, ["{}"] * len(normalized))
-        out = pd.DataFrame([score(t) for t in masked], columns=list(SCORE_COLUMNS))
+        out = pd.DataFrame(score(masked), columns=list(SCORE_COLUMNS))
         out.insert(0, "text", masked)
         out.insert(1, "pii", counts)
         return out

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
 from lakeprep.schemas import LANGUAGE_FIELDS, QUALITY_SIGNAL_FIELDS, without
-from lakeprep.text.lang import UNDETERMINED, language_of
+from lakeprep.text.lang import UNDETERMINED, languages_of
 from lakeprep.text.normalize import NormalizeOptions, normalize_document
 from lakeprep.text.quality import QualityThresholds, quality_reasons, signals_and_prose
 
@@ -46,19 +46,24 @@ def normalize_batch(texts: Iterable[str], formats: Iterable[str], options: Norma
 
 def scorer(
     *, thresholds: QualityThresholds, language: bool = True, keep_languages: Sequence[str] = (), min_lang_score: float = 0.0
-) -> Callable[[str], tuple[Any, ...]]:
-    """The kernel of :func:`score_documents` for one text: its :data:`SCORE_COLUMNS` values."""
+) -> Callable[[Sequence[str]], list[tuple[Any, ...]]]:
+    """The kernel of :func:`score_documents` for a batch of texts: the :data:`SCORE_COLUMNS` values of each
+    (languages identified for the whole batch at once)."""
     keep = frozenset(keep_languages)
 
-    def score(text: str) -> tuple[Any, ...]:
-        signals, prose = signals_and_prose(text, code_aware=thresholds.code_aware)
-        reasons = quality_reasons(signals, thresholds)
-        if not text:
-            reasons = ["empty_after_normalize", *reasons]
-        lang, lang_score = language_of(prose, min_score=min_lang_score) if language else (UNDETERMINED, 0.0)
-        if keep and lang not in keep:
-            reasons.append(f"lang:{lang}")
-        return (hashlib.sha256(text.encode("utf-8")).hexdigest(), *astuple(signals), lang, lang_score, reasons)
+    def score(texts: Sequence[str]) -> list[tuple[Any, ...]]:
+        scored = [signals_and_prose(text, code_aware=thresholds.code_aware) for text in texts]
+        langs = languages_of([prose for _, prose in scored], min_score=min_lang_score) if language else None
+        out = []
+        for k, (text, (signals, _)) in enumerate(zip(texts, scored)):
+            reasons = quality_reasons(signals, thresholds)
+            if not text:
+                reasons = ["empty_after_normalize", *reasons]
+            lang, lang_score = langs[k] if langs is not None else (UNDETERMINED, 0.0)
+            if keep and lang not in keep:
+                reasons.append(f"lang:{lang}")
+            out.append((hashlib.sha256(text.encode("utf-8")).hexdigest(), *astuple(signals), lang, lang_score, reasons))
+        return out
 
     return score
 
@@ -91,7 +96,7 @@ def score_documents(
 
     @F.pandas_udf(SCORE_SCHEMA)  # type: ignore[call-overload]
     def _score(texts: pd.Series) -> pd.DataFrame:
-        return pd.DataFrame([score(text) for text in texts], columns=names)
+        return pd.DataFrame(score(list(texts)), columns=names)
 
     def transform(df: DataFrame) -> DataFrame:
         # withColumns, not df.columns: declarative pipelines forbid analysing a frame while defining it

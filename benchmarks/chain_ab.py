@@ -1,0 +1,74 @@
+"""The one-process kernel chain of ``e2e.py`` against the chain of an older checkout: same documents, alternating runs.
+
+    git worktree add /tmp/filed 7b9cb49        # the last commit before issue 16 was filed (2026-12-02)
+    python benchmarks/chain_ab.py --old /tmp/filed --docs 10000 --rounds 2
+
+Every run is its own process with that checkout's ``src`` and ``benchmarks`` first on ``sys.path`` (its own
+kernels and its own ``e2e._kernel_chain``), on the documents this checkout's ``e2e._corpus`` generates. Chains
+written before 2026-12-05 take ``(docs, seq_len)`` and run fixed kernels (no language id, ``sha1_32`` MinHash);
+later ones take ``(docs, cfg)`` and run the build's configured kernels. This checkout runs twice per round: with
+language id (the default config) and without it (the old chain's work). Figures only: nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+_RUN = """
+import inspect, pickle, sys
+repo, language, docs = sys.argv[1], sys.argv[2] == "on", pickle.load(open(sys.argv[3], "rb"))
+sys.path[:0] = [repo + "/src", repo + "/benchmarks"]
+import e2e, lakeprep
+assert lakeprep.__file__.startswith(repo), lakeprep.__file__
+if "cfg" in inspect.signature(e2e._kernel_chain).parameters:
+    from lakeprep.config import config_from_mapping
+    cfg = config_from_mapping({"storage": {"root": "unused"}, "bronze": {"landing": "unused", "jsonl": {"id_field": "id"}},
+                               "silver": {"language": {"enabled": language}}})
+    print(e2e._kernel_chain(docs, cfg))
+else:
+    print(e2e._kernel_chain(docs, 2048))
+"""
+
+
+def _chain(repo: Path, language: str, docs: Path) -> float:
+    out = subprocess.run([sys.executable, "-c", _RUN, str(repo), language, str(docs)], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"the chain of {repo} failed:\n{out.stderr[-2000:]}")
+    return float(out.stdout.split()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--old", type=Path, required=True, help="a checkout (git worktree) of an older commit")
+    p.add_argument("--docs", type=int, default=10000)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--seed", type=int, default=5)
+    args = p.parse_args()
+    sys.path.insert(0, str(HERE))
+    from e2e import _corpus
+
+    docs = _corpus(args.docs, args.seed)
+    with tempfile.TemporaryDirectory(prefix="lakeprep-chain-ab-") as tmp:
+        path = Path(tmp) / "docs.pkl"
+        path.write_bytes(pickle.dumps(docs))
+        print(f"{len(docs):,} documents, {sum(map(len, docs)) / 1e6:.1f} MB; old: {args.old}")
+        for r in range(1, args.rounds + 1):
+            old = _chain(args.old.resolve(), "on", path)
+            on = _chain(HERE.parent, "on", path)
+            off = _chain(HERE.parent, "off", path)
+            print(
+                f"round {r}: old chain {old:.1f} s; this chain {on:.1f} s with language id ({old / on:.2f}x), "
+                f"{off:.1f} s without ({old / off:.2f}x)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
