@@ -53,13 +53,16 @@ def scorer(
 
     def score(texts: Sequence[str]) -> list[tuple[Any, ...]]:
         scored = [signals_and_prose(text, code_aware=thresholds.code_aware) for text in texts]
-        langs = languages_of([prose for _, prose in scored], min_score=min_lang_score) if language else None
+        langs = (
+            languages_of([prose for _, prose in scored], min_score=min_lang_score)
+            if language
+            else [(UNDETERMINED, 0.0)] * len(texts)
+        )
         out = []
-        for k, (text, (signals, _)) in enumerate(zip(texts, scored)):
+        for text, (signals, _), (lang, lang_score) in zip(texts, scored, langs):
             reasons = quality_reasons(signals, thresholds)
             if not text:
                 reasons = ["empty_after_normalize", *reasons]
-            lang, lang_score = langs[k] if langs is not None else (UNDETERMINED, 0.0)
             if keep and lang not in keep:
                 reasons.append(f"lang:{lang}")
             out.append((hashlib.sha256(text.encode("utf-8")).hexdigest(), *astuple(signals), lang, lang_score, reasons))
