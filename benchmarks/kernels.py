@@ -25,6 +25,7 @@ Each figure is the best of ``--repeat`` runs (the machine is shared). Figures on
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
 
@@ -113,13 +114,10 @@ def language_ids(repeat: int) -> None:
     2026-12-06) on every page, of any length, of the English packages and of the translated manuals
     (``LANG_PACKAGES``): the prose of both quality profiles; labels that differ, the largest score difference, speed.
     lakeprep is called as silver calls it, on batches of 1,000 documents; the C++ on one text at a time."""
-    from pathlib import Path
-
     import fasttext
 
-    from _common import LANG_PACKAGES, REAL_PACKAGES, html_pages
+    from _common import LANG_PACKAGES, REAL_PACKAGES
     from lakeprep.text import lang
-    from lakeprep.text.html_md import html_to_markdown
     from lakeprep.text.normalize import normalize_text
     from lakeprep.text.quality import signals_and_prose
 
@@ -130,7 +128,7 @@ def language_ids(repeat: int) -> None:
         return label.removeprefix("__label__"), min(float(score), 1.0)
 
     for name, packages in (("English", REAL_PACKAGES), ("translated", LANG_PACKAGES)):
-        pages = [normalize_text(html_to_markdown(Path(p).read_text(encoding="utf-8", errors="replace"))) for p in html_pages(packages)]
+        pages = [normalize_text(t) for t in real_documents(min_words=0, max_words=sys.maxsize, packages=packages)]
         prose = [pr for t in pages for ca in (False, True) if lang._LETTER.search(pr := signals_and_prose(t, code_aware=ca)[1])]
         if not prose:
             print(f"language id, {name} pages: none installed (make bench-corpus)")
