@@ -1,7 +1,11 @@
 """The one-process kernel chain of ``e2e.py`` against the chain of an older checkout: same documents, alternating runs.
 
-    git worktree add /tmp/filed 7b9cb49        # the last commit before issue 16 was filed (2026-12-02)
-    python benchmarks/chain_ab.py --old /tmp/filed --docs 10000 --rounds 2
+    python benchmarks/chain_ab.py --old 7b9cb49 --docs 10000 --rounds 2   # in make bench
+    python benchmarks/chain_ab.py --old /tmp/filed                        # a checkout (git worktree) instead
+
+``--old`` is a checkout of the older code or a git revision of this clone, which is then extracted with ``git
+archive`` into a temporary folder (``7b9cb49``: the last commit before issue 16 was filed, whose kernel chain
+the issue's 2x target is measured against).
 
 Every run is its own process with that checkout's ``src`` and ``benchmarks`` first on ``sys.path`` (its own
 kernels and its own ``e2e._kernel_chain``), on the documents this checkout's ``e2e._corpus`` generates. Chains
@@ -44,9 +48,26 @@ def _chain(repo: Path, language: str, docs: Path) -> float:
     return float(out.stdout.split()[-1])
 
 
+def _old_code(old: str, tmp: Path) -> Path:
+    """``old`` as a folder: itself if it is one, else the git revision ``old`` of this clone extracted under ``tmp``."""
+    if Path(old).is_dir():
+        return Path(old).resolve()
+    repo, out = HERE.parent, tmp / "old"
+    rev = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{old}^{{commit}}"], capture_output=True, text=True)
+    if rev.returncode:
+        raise SystemExit(f"--old {old}: neither a folder nor a commit of {repo} (a shallow clone? `git fetch --unshallow`, "
+                         "or pass a checkout of the older code)")
+    out.mkdir()
+    archive = subprocess.Popen(["git", "-C", str(repo), "archive", rev.stdout.strip(), "src", "benchmarks"], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(out)], stdin=archive.stdout, check=True)
+    if archive.wait():
+        raise SystemExit(f"git archive {old} failed")
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--old", type=Path, required=True, help="a checkout (git worktree) of an older commit")
+    p.add_argument("--old", required=True, help="a checkout (git worktree) of an older commit, or a git revision of this clone")
     p.add_argument("--docs", type=int, default=10000)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--seed", type=int, default=5)
@@ -58,9 +79,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lakeprep-chain-ab-") as tmp:
         path = Path(tmp) / "docs.pkl"
         path.write_bytes(pickle.dumps(docs))
-        print(f"{len(docs):,} documents, {sum(map(len, docs)) / 1e6:.1f} MB; old: {args.old}")
+        old_code = _old_code(args.old, Path(tmp))
+        print(f"{len(docs):,} documents, {sum(map(len, docs)) / 1e6:.1f} MB; old: {args.old} ({old_code})")
         for r in range(1, args.rounds + 1):
-            old = _chain(args.old.resolve(), "on", path)
+            old = _chain(old_code, "on", path)
             on = _chain(HERE.parent, "on", path)
             off = _chain(HERE.parent, "off", path)
             print(
