@@ -140,7 +140,7 @@ bench: prepare bench-corpus
 	$(BIN)/python benchmarks/mds.py --docs 10000 --master 'local[2]'
 	$(BIN)/python benchmarks/packing.py --docs 20000 --master 'local[2]'
 	$(BIN)/python benchmarks/e2e.py --sizes 10000 100000 --master 'local[2]'
-	$(BIN)/python benchmarks/chain_ab.py --old 7b9cb49 --docs 10000 --rounds 2
+	$(BIN)/python benchmarks/chain_ab.py --old 7b9cb49 --docs 10000 --rounds 3
 	$(BIN)/python benchmarks/formats.py --master 'local[2]'
 	$(BIN)/python benchmarks/storage.py
 	$(BIN)/python benchmarks/noop.py --files 6000
