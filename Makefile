@@ -128,7 +128,7 @@ bench-corpus:
 
 bench: prepare bench-corpus
 	$(UV_INSTALL) -e '.[test,bench]'
-	$(BIN)/python benchmarks/kernels.py
+	$(BIN)/python benchmarks/kernels.py --repeat 5
 	$(BIN)/python benchmarks/bronze.py --files 2000 --master 'local[2]'
 	$(BIN)/python benchmarks/dedup.py --docs 20000 --scale 100000 --master 'local[2]'
 	$(BIN)/python benchmarks/pii.py --docs 3000 --doc-mb 4

@@ -230,10 +230,12 @@ def known_text(n_docs: int, work: Path) -> None:
     for i, md in enumerate(docs):
         (src / f"d{i}.md").write_text(md, encoding="utf-8")
     t0 = time.perf_counter()
+    # the known text is the Markdown itself: raw HTML and `$...$` read as TeX math (shell variables in these pages)
+    # would turn parts of it into something else
     for i, md in enumerate(docs):
         base = src / f"d{i}"
-        subprocess.run(["pandoc", f"{base}.md", "-f", "markdown-raw_html", "-o", f"{base}.pandoc.docx"], check=True)
-        subprocess.run(["pandoc", f"{base}.md", "-f", "markdown-raw_html", "-o", f"{base}.pandoc.pptx"], check=True)
+        subprocess.run(["pandoc", f"{base}.md", "-f", "markdown-raw_html-tex_math_dollars", "-o", f"{base}.pandoc.docx"], check=True)
+        subprocess.run(["pandoc", f"{base}.md", "-f", "markdown-raw_html-tex_math_dollars", "-o", f"{base}.pandoc.pptx"], check=True)
         _reportlab_pdf(md, Path(f"{base}.reportlab.pdf"))
         _python_docx(md, Path(f"{base}.python-docx.docx"))
         _python_pptx(md, Path(f"{base}.python-pptx.pptx"))
