@@ -7,8 +7,9 @@ For each size: seeded documents (``_common.synthetic_documents`` with planted PI
 duplicates) are written as jsonl files (1000 documents per file) and built with ``run_build`` on
 local[N] (bronze, gates, silver, gold, MDS, tag, report). Prints seconds and docs/s/core per stage and in
 total, peak memory (driver JVM and this Python process), and how time grows from the first size to the
-last. In the same run, the kernel chain (the per-batch kernels of the pipeline's Python stages, with the build's
-config: normalize, PII mask, quality signals and language id, MinHash signatures and band hashes, chunking,
+last; per size, the driver heap's old generation at its peak during the build and what is live after it, which
+would grow with the corpus if rows were collected to the driver. In the same run, the kernel chain (the per-batch
+kernels of the pipeline's Python stages, with the build's config: normalize, PII mask, quality signals and language id, MinHash signatures and band hashes, chunking,
 tokenize + pack) runs in this one process on the same documents, and the pipeline's docs/s/core
 is printed as a ratio of the chain's (target: >= 0.7 on 100k documents, issue 16). ``--no-chain`` builds only
 (for A/B runs of two checkouts: ``PYTHONPATH=<checkout>/src``). Figures only.
@@ -92,6 +93,23 @@ def _jvm_peak_mb(spark) -> float | None:  # type: ignore[no-untyped-def]
     return None
 
 
+def _heap_pools(spark):  # type: ignore[no-untyped-def]
+    """The driver JVM's heap memory pools (java.lang.management, through py4j)."""
+    factory = spark.sparkContext._jvm.java.lang.management.ManagementFactory
+    return [pool for pool in factory.getMemoryPoolMXBeans() if pool.getType().name() == "HEAP"]
+
+
+def _driver_heap_mb(spark) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """(the old generation's peak since :func:`_heap_pools` peaks were reset, the heap still live after a full
+    GC, the heap's limit) in MB. The old generation holds what the driver keeps across the build's jobs: it would
+    grow with the corpus if rows were collected to the driver; the resident peak (VmHWM) follows the heap limit."""
+    old = max((pool.getPeakUsage().getUsed() for pool in _heap_pools(spark) if "Old" in pool.getName() or "Tenured" in pool.getName()), default=0)
+    jvm = spark.sparkContext._jvm
+    jvm.java.lang.System.gc()
+    heap = jvm.java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage()
+    return old / 2**20, heap.getUsed() / 2**20, heap.getMax() / 2**20
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
@@ -130,6 +148,8 @@ def main() -> None:
             if spark is None:
                 extra = {**local_test_conf(str(work / "wh")), "spark.sql.shuffle.partitions": str(cores * 4), "spark.driver.memory": "8g"}
                 spark = get_spark(cfg.spark, extra_conf=extra)
+            for pool in _heap_pools(spark):
+                pool.resetPeakUsage()
             t0 = time.perf_counter()
             result = run_build(spark, cfg)
             total = time.perf_counter() - t0
@@ -158,9 +178,14 @@ def main() -> None:
                 f"  kept {result.silver.documents_kept:,}, exact dups {result.silver.exact_duplicates:,}, near dups "
                 f"{result.silver.near_duplicates:,}, chunks {result.gold.chunks_total:,}, sequences {dict(result.gold.sequences)}"
             )
+            old_peak, live, limit = _driver_heap_mb(spark)
+            print(f"  driver heap: old generation peak {old_peak:,.0f} MB during this build, {live:,.0f} MB live after it (full GC), limit {limit:,.0f} MB")
         jvm = _jvm_peak_mb(spark)
         py = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"\npeak memory: driver JVM {jvm:.0f} MB, this Python process {py:.0f} MB" if jvm else f"\npeak memory: this Python process {py:.0f} MB")
+        print(
+            f"\npeak memory: driver JVM {jvm:.0f} MB resident (follows its heap limit), this Python process {py:.0f} MB" if jvm
+            else f"\npeak memory: this Python process {py:.0f} MB"
+        )
         if len(rows) > 1:
             (n0, _, t0_, _, _, _), (n1, _, t1, _, _, _) = rows[0], rows[-1]
             print(f"growth {n0:,} -> {n1:,} documents ({n1 / n0:.0f}x): time {t1 / t0_:.1f}x")
