@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,11 +59,9 @@ def _old_code(old: str, tmp: Path) -> Path:
     if rev.returncode:
         raise SystemExit(f"--old {old}: neither a folder nor a commit of {repo} (a shallow clone? `git fetch --unshallow`, "
                          "or pass a checkout of the older code)")
-    out.mkdir()
-    archive = subprocess.Popen(["git", "-C", str(repo), "archive", rev.stdout.strip(), "src", "benchmarks"], stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", "-C", str(out)], stdin=archive.stdout, check=True)
-    if archive.wait():
-        raise SystemExit(f"git archive {old} failed")
+    tar = tmp / "old.tar"
+    subprocess.run(["git", "-C", str(repo), "archive", "-o", str(tar), rev.stdout.strip(), "src", "benchmarks"], check=True)
+    shutil.unpack_archive(tar, out)
     return out
 
 
@@ -82,12 +81,13 @@ def main() -> None:
         path.write_bytes(pickle.dumps(docs))
         old_code = _old_code(args.old, Path(tmp))
         print(f"{len(docs):,} documents, {sum(map(len, docs)) / 1e6:.1f} MB; old: {args.old} ({old_code})")
-        best = {"old": float("inf"), "on": float("inf"), "off": float("inf")}
+        times: dict[str, list[float]] = {"old": [], "on": [], "off": []}
         for r in range(1, args.rounds + 1):
             old = _chain(old_code, "on", path)
             on = _chain(HERE.parent, "on", path)
             off = _chain(HERE.parent, "off", path)
-            best = {"old": min(best["old"], old), "on": min(best["on"], on), "off": min(best["off"], off)}
+            for side, t in (("old", old), ("on", on), ("off", off)):
+                times[side].append(t)
             print(
                 f"round {r}: old chain {old:.1f} s; this chain {on:.1f} s with language id ({old / on:.2f}x), "
                 f"{off:.1f} s without ({old / off:.2f}x)",
@@ -95,6 +95,7 @@ def main() -> None:
             )
         # the best of the rounds on each side, as kernels.py takes the best of its repeats: this machine drifts
         # by up to 1.5x within minutes, and a slow moment only ever adds time
+        best = {side: min(ts) for side, ts in times.items()}
         print(
             f"best of {args.rounds} rounds: old chain {best['old']:.1f} s; this chain {best['on']:.1f} s with language id "
             f"({best['old'] / best['on']:.2f}x, target >= 2x), {best['off']:.1f} s without ({best['old'] / best['off']:.2f}x)"

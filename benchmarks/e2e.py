@@ -9,8 +9,9 @@ local[N] (bronze, gates, silver, gold, MDS, tag, report). Prints seconds and doc
 total, peak memory (driver JVM and this Python process), and how time grows from the first size to the
 last; per size, the driver heap's old generation at its peak during the build and what is live after it, which
 would grow with the corpus if rows were collected to the driver. In the same run, the kernel chain (the per-batch
-kernels of the pipeline's Python stages, with the build's config: normalize, PII mask, quality signals and language id, MinHash signatures and band hashes, chunking,
-tokenize + pack) runs in this one process on the same documents, and the pipeline's docs/s/core
+kernels of the pipeline's Python stages, with the build's config: normalize, PII mask, quality signals and
+language id, MinHash signatures and band hashes, chunking, tokenize + pack) runs in this one process on the same
+documents, and the pipeline's docs/s/core
 is printed as a ratio of the chain's (target: >= 0.7 on 100k documents, issue 16). ``--no-chain`` builds only
 (for A/B runs of two checkouts: ``PYTHONPATH=<checkout>/src``). Figures only.
 """
@@ -93,20 +94,23 @@ def _jvm_peak_mb(spark) -> float | None:  # type: ignore[no-untyped-def]
     return None
 
 
+def _management(spark):  # type: ignore[no-untyped-def]
+    """The driver JVM's java.lang.management.ManagementFactory, through py4j."""
+    return spark.sparkContext._jvm.java.lang.management.ManagementFactory
+
+
 def _heap_pools(spark):  # type: ignore[no-untyped-def]
-    """The driver JVM's heap memory pools (java.lang.management, through py4j)."""
-    factory = spark.sparkContext._jvm.java.lang.management.ManagementFactory
-    return [pool for pool in factory.getMemoryPoolMXBeans() if pool.getType().name() == "HEAP"]
+    """The driver JVM's heap memory pools (their peaks are reset before each build)."""
+    return [pool for pool in _management(spark).getMemoryPoolMXBeans() if pool.getType().name() == "HEAP"]
 
 
 def _driver_heap_mb(spark) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
-    """(the old generation's peak since :func:`_heap_pools` peaks were reset, the heap still live after a full
-    GC, the heap's limit) in MB. The old generation holds what the driver keeps across the build's jobs: it would
-    grow with the corpus if rows were collected to the driver; the resident peak (VmHWM) follows the heap limit."""
-    old = max((pool.getPeakUsage().getUsed() for pool in _heap_pools(spark) if "Old" in pool.getName() or "Tenured" in pool.getName()), default=0)
-    jvm = spark.sparkContext._jvm
-    jvm.java.lang.System.gc()
-    heap = jvm.java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage()
+    """(the old generation's peak since the pools' peaks were reset, the heap still live after a full GC, the
+    heap's limit) in MB. The old generation holds what the driver keeps across the build's jobs: it would grow
+    with the corpus if rows were collected to the driver; the resident peak (VmHWM) follows the heap limit."""
+    old = max((p.getPeakUsage().getUsed() for p in _heap_pools(spark) if "Old" in p.getName() or "Tenured" in p.getName()), default=0)
+    spark.sparkContext._jvm.java.lang.System.gc()
+    heap = _management(spark).getMemoryMXBean().getHeapMemoryUsage()
     return old / 2**20, heap.getUsed() / 2**20, heap.getMax() / 2**20
 
 
